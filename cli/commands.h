@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+int run_lint(const std::vector<std::string>& args);
+int run_test(const std::vector<std::string>& args);
+
+}  // namespace vigil::cli

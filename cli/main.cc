@@ -1,0 +1,51 @@
+// vigilctl: Vigil's command-line tool. Lints rules and tests them against recorded events
+// before they are deployed.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(vigilctl - Vigil's command-line tool
+
+Usage:
+  vigilctl lint [--no-builtin] [--no-warnings] FILE...
+      Check Falco rule files or SecurityRule YAML. Prints problems as
+      file:line:col: error|warning: ... and exits 1 when there is an error.
+
+  vigilctl test --rules FILE... --events FILE [--json] [--no-builtin] [--hostname NAME]
+      Evaluate recorded events against the rules and print the alerts they raise.
+      Events: audit.k8s.io/v1 Event or EventList JSON, JSON lines of either, or JSON
+      lines of syscall events (docs/syscall-events.md). Use - to read standard input.
+
+  vigilctl help | --help | -h
+  vigilctl version
+
+Vigil's built-in macro and list library (spawned_process, container, open_write,
+shell_procs, kcreate, ...) is loaded before the given files unless --no-builtin is set.
+
+Exit status: 0 success, 1 rule errors or failed events, 2 usage errors.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  if (cmd == "lint") return vigil::cli::run_lint(args);
+  if (cmd == "test") return vigil::cli::run_test(args);
+  if (cmd == "version" || cmd == "--version") {
+    std::puts("vigilctl 0.1.0 (rule engine compatible with Falco engine 0.57.0)");
+    return 0;
+  }
+  std::fprintf(stderr, "vigilctl: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

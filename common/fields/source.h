@@ -1,0 +1,34 @@
+#pragma once
+
+// An event source: the name rules use in `source:`, its field registry and, where events have a
+// type (syscall events do: `evt.type`), what the compiler needs to index rules by type.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "common/fields/registry.h"
+
+namespace vigil::fields {
+
+struct EventSource {
+  std::string_view name;  // "syscall", "k8s_audit"
+  const FieldRegistry* fields;
+
+  // Event-type indexing. type_field is empty for sources whose events have no type; then every
+  // rule is tested against every event.
+  std::string_view type_field;                // "evt.type"
+  size_t type_count = 0;                      // ids are 0..type_count-1
+  int (*type_id)(std::string_view name) = nullptr;  // -1 when unknown
+  std::string_view (*type_name)(uint16_t id) = nullptr;
+  uint16_t (*event_type)(const void* event) = nullptr;
+};
+
+// Defined in syscall_source.cc and audit_source.cc.
+const EventSource& syscall_source();
+const EventSource& audit_source();
+
+// "syscall" or "k8s_audit"; nullptr for an unknown source.
+const EventSource* find_source(std::string_view name);
+
+}  // namespace vigil::fields

@@ -1,0 +1,90 @@
+#pragma once
+
+// The values that field extractors produce and rules compare. Extraction never allocates per
+// event once warm: strings are views into the event or into a per-event Arena, and values are
+// appended to a pool owned by the caller's EvalContext.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace vigil::fields {
+
+enum class FieldType : uint8_t {
+  kString,
+  kPath,    // a string holding a file path (pmatch, basename work on any string too)
+  kNumber,  // int64; also times (ns) and durations (ns)
+  kBool,    // stored in Value::num as 0/1
+  kIpAddr,  // Value::ip
+  kIpNet,   // an address field compared against networks: `fd.snet in (10.0.0.0/8)`
+};
+
+const char* field_type_name(FieldType t);
+
+struct IpAddr {
+  uint8_t family = 0;  // 4 or 6; 0 when unset
+  uint8_t prefix = 0;  // network prefix length (only for parsed networks)
+  uint8_t bytes[16] = {};
+
+  bool operator==(const IpAddr& o) const;
+};
+
+// Parses "10.1.2.3", "::1", "10.0.0.0/8", "fe80::/10". Returns false on malformed input.
+bool parse_ip(std::string_view text, IpAddr& out, bool allow_prefix);
+// True when addr lies in net (same family, first net.prefix bits equal).
+bool ip_in_net(const IpAddr& addr, const IpAddr& net);
+std::string format_ip(const IpAddr& ip);
+
+struct Value {
+  std::string_view str;  // kString, kPath
+  int64_t num = 0;       // kNumber, kBool
+  IpAddr ip;             // kIpAddr, kIpNet
+};
+
+// A bump allocator for strings computed during one event (ancestor names, transformed values,
+// JSON renderings). reset() keeps the first block so steady state allocates nothing.
+class Arena {
+ public:
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  char* allocate(size_t n);
+  std::string_view copy(std::string_view s);
+  void reset();
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size = 0;
+    size_t used = 0;
+  };
+  std::vector<Block> blocks_;
+};
+
+// What an extractor writes into. Values appended here stay valid until the EvalContext moves on
+// to the next event.
+class ValueWriter {
+ public:
+  ValueWriter(std::vector<Value>& pool, Arena& arena) : pool_(pool), arena_(arena) {}
+
+  // The view must stay valid for the whole event (point into the event, or use str_copy).
+  void str(std::string_view s) { pool_.push_back(Value{s, 0, {}}); }
+  void str_copy(std::string_view s) { str(arena_.copy(s)); }
+  void num(int64_t n) { pool_.push_back(Value{{}, n, {}}); }
+  void boolean(bool b) { num(b ? 1 : 0); }
+  void ip(const IpAddr& a) {
+    Value v;
+    v.ip = a;
+    pool_.push_back(v);
+  }
+  Arena& arena() { return arena_; }
+
+ private:
+  std::vector<Value>& pool_;
+  Arena& arena_;
+};
+
+}  // namespace vigil::fields
