@@ -218,6 +218,14 @@ bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
   std::span<const Value> right = rhs_is_field ? rhs : std::span<const Value>(values);
   if (rhs_is_field && right.empty()) return false;
 
+  // On a field with several values (fd.ip: both ends; proc.aname: every ancestor) `!=` means
+  // "no value equals", so that `a != b` is always `not a = b` once the field is set.
+  if (op == Op::kNe && modifier == ast::Modifier::kNone && lhs.size() > 1) {
+    for (const Value& l : lhs)
+      if (compare_one(Op::kEq, type, l, right[0], nullptr)) return false;
+    return true;
+  }
+
   for (const Value& l : lhs) {
     bool hit = false;
     if (modifier != ast::Modifier::kNone) {

@@ -93,8 +93,10 @@ void Parser::skip_blanks() {
 
 bool Parser::at_keyword(std::string_view kw) const {
   if (text_.substr(pos_, kw.size()) != kw) return false;
+  // A keyword ends where an identifier could not go on: "exists)" and "not(" are keywords,
+  // "inode" and "exists_x" are not.
   char next = pos_ + kw.size() < text_.size() ? text_[pos_ + kw.size()] : '\0';
-  return next == '\0' || is_blank(next) || next == '(';
+  return !is_ident_char(next) && next != '.';
 }
 
 bool Parser::eat_keyword(std::string_view kw) {

@@ -280,7 +280,10 @@ void RuleLoader::FileContext::load_falco_items(const YAML::Node& doc) {
       const YAML::Node v = item["required_engine_version"];
       std::string ver = v.IsScalar() ? v.Scalar() : "";
       defs_.required_engine_version = ver;
-      if (compare_versions(ver, kEngineVersion) > 0) {
+      // Before Falco 0.35 engine versions were plain integers (up to 17); those files predate
+      // the semantic versions and load here.
+      const bool legacy = ver.find('.') == std::string::npos;
+      if (!legacy && compare_versions(ver, kEngineVersion) > 0) {
         error(v, "", "rules require engine version " + ver + ", Vigil provides " +
                          std::string(kEngineVersion));
       }

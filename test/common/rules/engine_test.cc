@@ -144,6 +144,9 @@ TEST(EngineTest, MultiValuedFieldsMatchAnyValue) {
   e.names = {"runc", "containerd-shim", "systemd"};
   EXPECT_TRUE(eval("fake.any = systemd", e));
   EXPECT_FALSE(eval("fake.any = sshd", e));
+  // != on several values means no value equals: always the negation of =.
+  EXPECT_FALSE(eval("fake.any != systemd", e));
+  EXPECT_TRUE(eval("fake.any != sshd", e));
   EXPECT_TRUE(eval("fake.any[1] = containerd-shim", e));
   EXPECT_FALSE(eval("fake.any[0] = containerd-shim", e));
   EXPECT_FALSE(eval("fake.any[7] exists", e));

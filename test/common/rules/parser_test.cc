@@ -157,3 +157,13 @@ TEST(ParserTest, WithinLimitNestingParses) {
 
 }  // namespace
 }  // namespace vigil::rules
+
+namespace vigil::rules {
+namespace {
+TEST(ParserTest, KeywordsEndAtAnyNonIdentifierCharacter) {
+  EXPECT_EQ(parse_ok("(ka.verb exists)"), "ka.verb exists");
+  EXPECT_EQ(parse_ok("(a)or(b)"), "(a or b)");
+  EXPECT_NE(parse_err("fd.name inode").message.find("expected an operator"), std::string::npos);
+}
+}  // namespace
+}  // namespace vigil::rules

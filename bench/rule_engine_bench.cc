@@ -1,0 +1,312 @@
+// Throughput of the compiled rule engine.
+//
+//   BM_SyscallStableRules  Falco's stable rules (plus Vigil's library) over a realistic mix of
+//                          syscall events: mostly openat, execve and connect from web servers,
+//                          shells, package managers and system daemons, in and out of containers.
+//   BM_AuditRules          Falco's k8s audit rules over decoded audit events (evaluation only).
+//   BM_AuditDecodeAndRules The same, including decoding the EventList body.
+//
+// Run: build/rule_engine_bench (the Makefile's `make bench`). Reads Falco's reference rules from
+// ../shared/reference/falco beside the checkout, or $VIGIL_FALCO_RULES_DIR.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/fields/audit_event.h"
+#include "common/fields/syscall_event.h"
+#include "common/rules/compiler.h"
+#include "common/rules/rule_loader.h"
+
+namespace {
+
+using namespace vigil;
+using fields::SyscallType;
+
+std::string reference_dir() {
+  if (const char* d = std::getenv("VIGIL_FALCO_RULES_DIR")) return d;
+  return std::string(VIGIL_SOURCE_DIR) + "/../shared/reference/falco";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::shared_ptr<const rules::RuleSet> load_rules(const std::string& file, size_t* rule_count) {
+  rules::RuleDefs defs;
+  Diagnostics diags;
+  rules::RuleLoader loader(defs, diags);
+  loader.load_builtin_library();
+  if (!loader.load_file(file)) {
+    std::fprintf(stderr, "%s", diags.to_string().c_str());
+    std::exit(1);
+  }
+  rules::CompileOptions opts;
+  opts.warn_unused = false;
+  auto out = rules::compile_rules(defs, opts);
+  if (out.diagnostics.has_errors()) {
+    std::fprintf(stderr, "%s", out.diagnostics.to_string().c_str());
+    std::exit(1);
+  }
+  *rule_count = out.rule_set->rule_count();
+  return out.rule_set;
+}
+
+// A synthetic but realistic node: a few long-lived processes, each with a parent chain, some in
+// containers of pods; events reference them the way the agent's process table would.
+struct Workload {
+  std::deque<std::string> strings;
+  std::deque<fields::ProcessInfo> procs;
+  std::deque<fields::FdInfo> fds;
+  std::deque<fields::ContainerInfo> containers;
+  std::deque<fields::K8sInfo> pods;
+  std::vector<fields::SyscallEvent> events;
+
+  std::string_view s(std::string v) {
+    strings.push_back(std::move(v));
+    return strings.back();
+  }
+
+  const fields::ProcessInfo* proc(const char* name, const char* exepath, const char* args,
+                                  const fields::ProcessInfo* parent, uint32_t uid, uint32_t tty,
+                                  const char* container_id) {
+    fields::ProcessInfo p;
+    static int64_t next_pid = 1000;
+    p.pid = p.tid = p.vpid = p.vtid = ++next_pid;
+    p.ppid = parent ? parent->pid : 1;
+    p.sid = p.vpgid = p.pid;
+    p.name = s(name);
+    p.exe = s(exepath);
+    p.exepath = s(exepath);
+    p.args = s(args);
+    p.cwd = s("/");
+    p.tty = tty;
+    p.uid = uid;
+    p.gid = uid;
+    p.loginuid = uid == 0 ? fields::kNoLoginUid : uid;
+    p.user_name = s(uid == 0 ? "root" : "app");
+    p.group_name = p.user_name;
+    p.start_ts = 1700000000000000000ull;
+    p.container_id = s(container_id);
+    p.parent = parent;
+    procs.push_back(p);
+    return &procs.back();
+  }
+
+  const fields::FdInfo* file(const std::string& path, int64_t num) {
+    fields::FdInfo f;
+    f.num = num;
+    f.type = fields::FdType::kFile;
+    f.name = s(path);
+    f.nameraw = f.name;
+    fds.push_back(f);
+    return &fds.back();
+  }
+
+  const fields::FdInfo* socket(const char* ip, uint16_t port) {
+    fields::FdInfo f;
+    f.num = 7;
+    f.type = fields::FdType::kIpv4;
+    f.role = fields::SocketRole::kClient;
+    f.l4proto = fields::L4Proto::kTcp;
+    fields::parse_ip("10.244.1.17", f.cip, false);
+    fields::parse_ip(ip, f.sip, false);
+    f.cport = 41234;
+    f.sport = port;
+    f.connected = true;
+    fds.push_back(f);
+    return &fds.back();
+  }
+
+  void add(SyscallType type, const fields::ProcessInfo* p, const fields::FdInfo* fd,
+           const fields::ContainerInfo* c, const fields::K8sInfo* k, int64_t res,
+           const char* flags = nullptr) {
+    fields::SyscallEvent e;
+    e.type = type;
+    e.ts = 1764214316000000000ull + events.size();
+    e.num = events.size() + 1;
+    e.res = res;
+    e.proc = p;
+    e.fd = fd;
+    e.container = c;
+    e.k8s = k;
+    e.hostname = s("node-1");
+    if (flags) e.add_arg(fields::SyscallArg{s("flags"), s(flags), 0, false});
+    if (type == SyscallType::kExecve) e.add_arg(fields::SyscallArg{s("filename"), p->exepath, 0, false});
+    events.push_back(e);
+  }
+
+  Workload() {
+    fields::ContainerInfo web;
+    web.id = s("3ad7b26ded6d");
+    web.name = s("nginx");
+    web.image = s("docker.io/library/nginx:1.25");
+    web.image_repository = s("docker.io/library/nginx");
+    web.image_tag = s("1.25");
+    web.privileged = fields::kTriFalse;
+    containers.push_back(web);
+    const fields::ContainerInfo* webc = &containers.back();
+    fields::K8sInfo webpod;
+    webpod.pod_name = s("web-7d9c5b8f4-x2k4n");
+    webpod.ns_name = s("shop");
+    pods.push_back(webpod);
+    const fields::K8sInfo* webk = &pods.back();
+
+    fields::ContainerInfo api;
+    api.id = s("9f1c0e2ab314");
+    api.name = s("api");
+    api.image = s("ghcr.io/acme/api:2.4.1");
+    api.image_repository = s("ghcr.io/acme/api");
+    api.image_tag = s("2.4.1");
+    api.privileged = fields::kTriFalse;
+    containers.push_back(api);
+    const fields::ContainerInfo* apic = &containers.back();
+    fields::K8sInfo apipod;
+    apipod.pod_name = s("api-5f6d8c9b7-q8w2e");
+    apipod.ns_name = s("shop");
+    pods.push_back(apipod);
+    const fields::K8sInfo* apik = &pods.back();
+
+    auto* systemd = proc("systemd", "/usr/lib/systemd/systemd", "--system", nullptr, 0, 0, "");
+    auto* containerd = proc("containerd", "/usr/bin/containerd", "", systemd, 0, 0, "");
+    auto* shim = proc("containerd-shim", "/usr/bin/containerd-shim-runc-v2", "-namespace k8s.io", containerd, 0, 0, "");
+    auto* nginx = proc("nginx", "/usr/sbin/nginx", "-g daemon off;", shim, 101, 0, "3ad7b26ded6d");
+    auto* python = proc("python3", "/usr/bin/python3.11", "app.py", shim, 1000, 0, "9f1c0e2ab314");
+    auto* sh = proc("sh", "/bin/sh", "-c ls /app", python, 1000, 0, "9f1c0e2ab314");
+    auto* kubelet = proc("kubelet", "/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml", systemd, 0, 0, "");
+    auto* sshd = proc("sshd", "/usr/sbin/sshd", "-D", systemd, 0, 0, "");
+    auto* bash = proc("bash", "/bin/bash", "", sshd, 1000, 34816, "");
+    auto* apt = proc("apt-get", "/usr/bin/apt-get", "update", bash, 0, 34816, "");
+
+    const char* libs[] = {"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                          "/etc/ld.so.cache", "/usr/share/zoneinfo/UTC"};
+    // ~60% openat
+    for (int i = 0; i < 20; ++i) {
+      add(SyscallType::kOpenat, nginx, file("/var/www/html/index-" + std::to_string(i) + ".html", 12), webc, webk, 12, "O_RDONLY|O_CLOEXEC");
+      add(SyscallType::kOpenat, nginx, file("/var/log/nginx/access.log", 5), webc, webk, 5, "O_WRONLY|O_CREAT|O_APPEND");
+      add(SyscallType::kOpenat, python, file(libs[i % 4], 3), apic, apik, 3, "O_RDONLY|O_CLOEXEC");
+      add(SyscallType::kOpenat, python, file("/app/data/cache-" + std::to_string(i), 9), apic, apik, 9, "O_RDWR|O_CREAT");
+      add(SyscallType::kOpenat, kubelet, file("/proc/" + std::to_string(4000 + i) + "/stat", 14), nullptr, nullptr, 14, "O_RDONLY|O_CLOEXEC");
+      add(SyscallType::kOpenat, kubelet, file("/sys/fs/cgroup/kubepods.slice/cpu.stat", 15), nullptr, nullptr, 15, "O_RDONLY|O_CLOEXEC");
+      add(SyscallType::kOpenat, sshd, file("/etc/passwd", 4), nullptr, nullptr, 4, "O_RDONLY|O_CLOEXEC");
+      add(SyscallType::kOpenat, apt, file("/var/lib/apt/lists/partial/deb.debian.org_" + std::to_string(i), 6), nullptr, nullptr, 6, "O_WRONLY|O_CREAT|O_TRUNC");
+      add(SyscallType::kOpenat, python, file("/app/missing-" + std::to_string(i), -1), apic, apik, -2, "O_RDONLY");
+    }
+    // ~15% execve
+    for (int i = 0; i < 4; ++i) {
+      add(SyscallType::kExecve, sh, nullptr, apic, apik, 0);
+      add(SyscallType::kExecve, bash, nullptr, nullptr, nullptr, 0);
+      add(SyscallType::kExecve, apt, nullptr, nullptr, nullptr, 0);
+      add(SyscallType::kExecve, proc("ls", "/usr/bin/ls", "-la /app", sh, 1000, 0, "9f1c0e2ab314"), nullptr, apic, apik, 0);
+      add(SyscallType::kExecve, proc("iptables", "/usr/sbin/iptables", "-w -t nat -L", kubelet, 0, 0, ""), nullptr, nullptr, nullptr, 0);
+    }
+    // ~15% connect
+    for (int i = 0; i < 10; ++i) {
+      add(SyscallType::kConnect, python, socket("10.96.0.10", 53), apic, apik, 0);
+      add(SyscallType::kConnect, python, socket("10.96.12.4", 5432), apic, apik, 0);
+      add(SyscallType::kConnect, kubelet, socket("10.0.0.1", 6443), nullptr, nullptr, 0);
+    }
+    // the rest: fd bookkeeping the agent also sees
+    for (int i = 0; i < 10; ++i) {
+      add(SyscallType::kClose, nginx, file("/var/www/html/index.html", 12), webc, webk, 0);
+      add(SyscallType::kDup2, python, file("/dev/null", 1), apic, apik, 1);
+      add(SyscallType::kSocket, python, nullptr, apic, apik, 7);
+    }
+  }
+};
+
+void BM_SyscallStableRules(benchmark::State& state) {
+  size_t rules_loaded = 0;
+  auto rs = load_rules(reference_dir() + "/falco_rules.yaml", &rules_loaded);
+  const auto* src = rs->source("syscall");
+  Workload w;
+  rules::EvalContext ctx;
+  size_t matches = 0, evaluated = 0;
+  for (auto _ : state) {
+    for (const auto& e : w.events) {
+      matches += src->evaluate(&e, ctx).size();
+    }
+    evaluated += w.events.size();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(evaluated));
+  state.counters["ns_per_event"] = benchmark::Counter(
+      static_cast<double>(evaluated), benchmark::Counter::kIsRate | benchmark::Counter::kInvert,
+      benchmark::Counter::kIs1000);
+  state.counters["rules"] = static_cast<double>(rules_loaded);
+  state.counters["events_in_mix"] = static_cast<double>(w.events.size());
+  state.counters["alerts_per_event"] = evaluated ? static_cast<double>(matches) / static_cast<double>(evaluated) : 0;
+}
+BENCHMARK(BM_SyscallStableRules)->Unit(benchmark::kMillisecond);
+
+struct AuditCorpus {
+  std::string body;
+  std::vector<fields::AuditEvent> events;
+  AuditCorpus() {
+    std::string dir = std::string(VIGIL_SOURCE_DIR) + "/test/data/audit/";
+    // Realistic traffic is mostly benign; one attack batch for every four benign ones.
+    std::string benign = read_file(dir + "benign.json");
+    std::string attack = read_file(dir + "attack.json");
+    for (const std::string* b : {&benign, &benign, &benign, &benign, &attack}) {
+      auto decoded = fields::decode_audit_events(*b);
+      if (!decoded.ok()) {
+        std::fprintf(stderr, "audit corpus: %s\n", decoded.error().c_str());
+        std::exit(1);
+      }
+      for (auto& e : decoded.value()) events.push_back(std::move(e));
+    }
+    body = benign;
+  }
+};
+
+void BM_AuditRules(benchmark::State& state) {
+  size_t rules_loaded = 0;
+  auto rs = load_rules(reference_dir() + "/k8s_audit_rules.yaml", &rules_loaded);
+  const auto* src = rs->source("k8s_audit");
+  AuditCorpus corpus;
+  rules::EvalContext ctx;
+  size_t evaluated = 0, matches = 0;
+  for (auto _ : state) {
+    for (const auto& e : corpus.events) matches += src->evaluate(&e, ctx).size();
+    evaluated += corpus.events.size();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(evaluated));
+  state.counters["ns_per_event"] = benchmark::Counter(
+      static_cast<double>(evaluated), benchmark::Counter::kIsRate | benchmark::Counter::kInvert,
+      benchmark::Counter::kIs1000);
+  state.counters["rules"] = static_cast<double>(rules_loaded);
+  state.counters["events_in_mix"] = static_cast<double>(corpus.events.size());
+  state.counters["alerts_per_event"] = evaluated ? static_cast<double>(matches) / static_cast<double>(evaluated) : 0;
+}
+BENCHMARK(BM_AuditRules)->Unit(benchmark::kMillisecond);
+
+void BM_AuditDecodeAndRules(benchmark::State& state) {
+  size_t rules_loaded = 0;
+  auto rs = load_rules(reference_dir() + "/k8s_audit_rules.yaml", &rules_loaded);
+  const auto* src = rs->source("k8s_audit");
+  AuditCorpus corpus;
+  rules::EvalContext ctx;
+  size_t evaluated = 0;
+  for (auto _ : state) {
+    auto decoded = fields::decode_audit_events(corpus.body);
+    for (const auto& e : decoded.value()) src->evaluate(&e, ctx);
+    evaluated += decoded.value().size();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(evaluated));
+  state.counters["ns_per_event"] = benchmark::Counter(
+      static_cast<double>(evaluated), benchmark::Counter::kIsRate | benchmark::Counter::kInvert,
+      benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_AuditDecodeAndRules)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

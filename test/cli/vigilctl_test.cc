@@ -1,0 +1,114 @@
+// Runs the real vigilctl binary on Falco's reference rule files and recorded events: the
+// compatibility promise (Falco's rules load and fire unchanged) checked end to end.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct CliResult {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+CliResult run_cli(const std::string& args) {
+  CliResult r;
+  std::string cmd = std::string(VIGIL_VIGILCTL) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string reference(const std::string& name) {
+  return std::string(VIGIL_SOURCE_DIR) + "/../shared/reference/falco/" + name;
+}
+std::string data(const std::string& name) { return std::string(VIGIL_SOURCE_DIR) + "/test/data/" + name; }
+
+#define REQUIRE_REFERENCE()                                                               \
+  if (!std::filesystem::exists(reference("falco_rules.yaml")))                            \
+  GTEST_SKIP() << "Falco reference rules not found at " << reference("falco_rules.yaml")
+
+TEST(VigilctlTest, LintsFalcoStableAndAuditRulesWithoutErrors) {
+  REQUIRE_REFERENCE();
+  CliResult r = run_cli("lint " + reference("falco_rules.yaml") + " " + reference("k8s_audit_rules.yaml"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(" 0 errors"));
+  EXPECT_THAT(r.out, Not(HasSubstr(": error:")));
+}
+
+TEST(VigilctlTest, LintReportsFileLineAndColumn) {
+  auto path = std::filesystem::temp_directory_path() / "vigil_lint_bad.yaml";
+  std::ofstream(path) << "- rule: Bad\n  desc: d\n  condition: proc.name = bash and (fd.name = x\n"
+                         "  output: o\n  priority: WARNING\n";
+  CliResult r = run_cli("lint " + path.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.out, HasSubstr(path.string() + ":3:47: error: rule 'Bad': expected ')'"));
+  std::filesystem::remove(path);
+}
+
+TEST(VigilctlTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_cli("").status, 2);
+  EXPECT_EQ(run_cli("frobnicate").status, 2);
+  EXPECT_EQ(run_cli("lint").status, 2);
+  EXPECT_EQ(run_cli("test --rules x").status, 2);
+  CliResult r = run_cli("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_THAT(r.out, HasSubstr("vigilctl lint"));
+}
+
+TEST(VigilctlTest, FalcoAuditRulesFireOnAttackEvents) {
+  REQUIRE_REFERENCE();
+  CliResult r = run_cli("test --rules " + reference("k8s_audit_rules.yaml") + " --events " + data("audit/attack.json"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  for (const char* rule : {"Create NodePort Service", "Attach/Exec Pod", "Create Privileged Pod",
+                           "Create Sensitive Mount Pod"}) {
+    EXPECT_THAT(r.out, HasSubstr("  " + std::string(rule) + "\n")) << r.out;
+  }
+}
+
+TEST(VigilctlTest, FalcoAuditRulesStayQuietOnBenignEvents) {
+  REQUIRE_REFERENCE();
+  CliResult r = run_cli("test --rules " + reference("k8s_audit_rules.yaml") + " --events " + data("audit/benign.json"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(" 0 alerts")) << r.out;
+}
+
+TEST(VigilctlTest, JsonOutputUsesFalcoKeys) {
+  REQUIRE_REFERENCE();
+  CliResult r = run_cli("test --json --hostname node-a --rules " + reference("k8s_audit_rules.yaml") +
+              " --events " + data("audit/attack.json"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\"hostname\":\"node-a\""));
+  EXPECT_THAT(r.out, HasSubstr("\"rule\":\"Create NodePort Service\""));
+  EXPECT_THAT(r.out, HasSubstr("\"source\":\"k8s_audit\""));
+  EXPECT_THAT(r.out, HasSubstr("\"output_fields\":{"));
+}
+
+TEST(VigilctlTest, BadEventsFileIsReportedNotCrashed) {
+  auto path = std::filesystem::temp_directory_path() / "vigil_bad_events.json";
+  std::ofstream(path) << "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{]}";
+  auto rules = std::filesystem::temp_directory_path() / "vigil_ok_rules.yaml";
+  std::ofstream(rules) << "- rule: R\n  desc: d\n  condition: ka.verb = create\n  output: o\n"
+                          "  priority: NOTICE\n  source: k8s_audit\n";
+  CliResult r = run_cli("test --rules " + rules.string() + " --events " + path.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.out, HasSubstr(path.string() + ": "));
+  std::filesystem::remove(path);
+  std::filesystem::remove(rules);
+}
+
+}  // namespace
