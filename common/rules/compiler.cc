@@ -130,6 +130,9 @@ class Compiler {
   struct SourceBuilder {
     SourceRules rules;
     std::unordered_map<std::string, uint32_t> slot_index;
+    // Identical checks (the same macro used by many rules) compile to one Check, so an event
+    // evaluates each at most once.
+    std::unordered_map<std::string, uint32_t> check_index;
   };
 
   ParsedMacro& macro(const std::string& name, Scope& scope, const MacroDef** def);
@@ -611,11 +614,20 @@ uint32_t Compiler::emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint
       return next;
     }
     case Node::Kind::kCheck: {
-      Check c;
-      if (!compile_check(n, sb, c, f)) return Instr::kReject;
       auto& rules = sb.rules;
-      rules.checks_.push_back(std::move(c));
-      rules.program_.push_back(Instr{static_cast<uint32_t>(rules.checks_.size() - 1), on_true, on_false});
+      std::string key = n.to_string();
+      uint32_t index;
+      auto it = sb.check_index.find(key);
+      if (it != sb.check_index.end()) {
+        index = it->second;
+      } else {
+        Check c;
+        if (!compile_check(n, sb, c, f)) return Instr::kReject;
+        rules.checks_.push_back(std::move(c));
+        index = static_cast<uint32_t>(rules.checks_.size() - 1);
+        sb.check_index.emplace(std::move(key), index);
+      }
+      rules.program_.push_back(Instr{index, on_true, on_false});
       return static_cast<uint32_t>(rules.program_.size() - 1);
     }
     case Node::Kind::kMacroRef: break;  // expanded away before emission
@@ -700,6 +712,9 @@ void Compiler::compile_rule(const RuleDef& rule, RuleStatus& status) {
   const size_t program_before = sb.rules.program_.size();
   uint32_t entry = emit(*expanded, sb, Instr::kAccept, Instr::kReject, f);
   auto rollback = [&] {
+    for (auto it = sb.check_index.begin(); it != sb.check_index.end();) {
+      it = it->second >= checks_before ? sb.check_index.erase(it) : std::next(it);
+    }
     sb.rules.checks_.resize(checks_before);
     sb.rules.program_.resize(program_before);
   };

@@ -43,10 +43,12 @@ EvalContext::EvalContext() {
 }
 EvalContext::~EvalContext() = default;
 
-void EvalContext::begin_event(size_t slot_count) {
+void EvalContext::begin_event(size_t slot_count, size_t check_count) {
   if (slots_.size() < slot_count) slots_.resize(slot_count);
+  if (checks_.size() < check_count) checks_.resize(check_count);
   if (++generation_ == 0) {  // wrapped: forget every stamp
     for (auto& s : slots_) s.generation = 0;
+    for (auto& c : checks_) c.generation = 0;
     generation_ = 1;
   }
   pool_.clear();
@@ -138,17 +140,25 @@ size_t SourceRules::check_count() const { return checks_.size(); }
 bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
   while (pc < Instr::kReject) {
     const Instr& in = program_[pc];
-    const Check& c = checks_[in.check];
-    auto lhs = ctx.slot_values(slots_[c.lhs_slot], c.lhs_slot, event);
-    std::span<const fields::Value> rhs;
-    if (c.rhs_is_field) rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
-    pc = c.eval(lhs, rhs) ? in.on_true : in.on_false;
+    int cached = ctx.cached_check(in.check);
+    bool result;
+    if (cached >= 0) {
+      result = cached != 0;
+    } else {
+      const Check& c = checks_[in.check];
+      auto lhs = ctx.slot_values(slots_[c.lhs_slot], c.lhs_slot, event);
+      std::span<const fields::Value> rhs;
+      if (c.rhs_is_field) rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
+      result = c.eval(lhs, rhs);
+      ctx.cache_check(in.check, result);
+    }
+    pc = result ? in.on_true : in.on_false;
   }
   return pc == Instr::kAccept;
 }
 
 std::span<const uint32_t> SourceRules::evaluate(const void* event, EvalContext& ctx) const {
-  ctx.begin_event(slots_.size());
+  ctx.begin_event(slots_.size(), checks_.size());
   const std::vector<uint32_t>* candidates = &all_rules_;
   if (!by_type_.empty() && source_->event_type) {
     uint16_t t = source_->event_type(event);

@@ -60,8 +60,17 @@ class EvalContext {
   EvalContext(const EvalContext&) = delete;
   EvalContext& operator=(const EvalContext&) = delete;
 
-  // Starts a new event: forgets cached field values and scratch memory.
-  void begin_event(size_t slot_count);
+  // Starts a new event: forgets cached field values, check results and scratch memory.
+  void begin_event(size_t slot_count, size_t check_count = 0);
+
+  // A check's result for the current event, if it was evaluated already (identical checks
+  // from shared macros are compiled once and evaluated at most once per event).
+  int cached_check(uint32_t check) const {
+    return checks_[check].generation == generation_ ? checks_[check].result : -1;
+  }
+  void cache_check(uint32_t check, bool result) {
+    checks_[check] = CheckState{generation_, result};
+  }
 
   // Values of a slot for the current event (extracting them on first use).
   std::span<const fields::Value> slot_values(const FieldSlot& slot, uint32_t slot_index,
@@ -84,7 +93,12 @@ class EvalContext {
 
   std::vector<fields::Value> pool_;
   fields::Arena arena_;
+  struct CheckState {
+    uint32_t generation = 0;
+    bool result = false;
+  };
   std::vector<SlotState> slots_;
+  std::vector<CheckState> checks_;
   uint32_t generation_ = 1;
   std::vector<uint32_t> matches_;
 };

@@ -321,3 +321,25 @@ TEST(RuleFileTest, SkipIfUnknownFilter) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+TEST(RuleFileTest, SharedMacroChecksCompileOnceAndEvaluateCorrectly) {
+  auto c = compile_text(std::string(
+      "- macro: m\n  condition: fake.name = x and fake.num > 1\n"
+      "- rule: r1\n  condition: m and fake.type = alpha\n") + kRule +
+      "- rule: r2\n  condition: not m and fake.type = alpha\n" + kRule +
+      "- rule: broken\n  condition: m and fake.nope = 1\n" + kRule +
+      "- rule: r3\n  condition: fake.type = alpha and m\n" + kRule);
+  ASSERT_EQ(c.out.statuses.size(), 4u);
+  EXPECT_FALSE(c.out.statuses[2].accepted);
+  // fake.name = x, fake.num > 1, fake.type = alpha: three distinct checks for three rules.
+  EXPECT_EQ(c.out.rule_set->source("fake")->check_count(), 3u);
+  FakeEvent e = named("x");
+  e.num = 2;
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"r1", "r3"}));
+  e.num = 1;
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"r2"}));
+}
+}  // namespace
+}  // namespace vigil::testing
