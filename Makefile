@@ -14,9 +14,6 @@ CLANG_FORMAT   ?= clang-format
 CLANG_TIDY     ?= clang-tidy
 # `make run ARGS="lint rules/foo.yaml"` passes ARGS to the binary.
 ARGS           ?=
-# `make demo` runs vigilctl test with these when both exist.
-DEMO_RULES     ?= $(firstword $(wildcard rules/*audit*.yaml))
-DEMO_EVENTS    ?= test/data/audit/attack.json
 
 # ccache: default CCACHE_DIR, bounded size.
 export CCACHE_MAXSIZE ?= 2G
@@ -161,14 +158,10 @@ fuzz: ## Build fuzz/*_fuzz with clang+libFuzzer in build-fuzz/ and run each for 
 ##@ Demo
 
 .PHONY: demo
-demo: deps ## The demo (arrives with the agent and operator); for now a vigilctl test run on sample data.
-	@echo "demo: the full demo (local kube-apiserver + etcd, operator, eBPF agent, alerts for a shell in"
-	@echo "demo: a container and a NodePort service) arrives with the agent and operator issues."
-	@if [[ -n "$(DEMO_RULES)" && -f "$(DEMO_RULES)" && -f "$(DEMO_EVENTS)" ]]; then \
-	  $(MAKE) --no-print-directory build; \
-	  echo "demo: ./$(BUILD_DIR)/vigilctl test --rules $(DEMO_RULES) --events $(DEMO_EVENTS)"; \
-	  ./$(BUILD_DIR)/vigilctl test --rules $(DEMO_RULES) --events $(DEMO_EVENTS); \
-	else \
-	  echo "demo: sample rules (DEMO_RULES=$(or $(DEMO_RULES),rules/*audit*.yaml)) or events" \
-	    "(DEMO_EVENTS=$(DEMO_EVENTS)) not there yet; nothing to run."; \
-	fi
+demo: deps build ## The story on recorded events: a shell in a container and a NodePort Service (live demo arrives with the agent and operator).
+	@echo "demo: Vigil's two story detections (config/samples) on recorded events."
+	@echo "demo: the live demo (local kube-apiserver + etcd, operator, eBPF agent) arrives with the agent and operator issues."
+	@echo; echo "demo: \$$ vigilctl test --rules config/samples/*.yaml --events test/data/syscall/story.jsonl"
+	@./$(BUILD_DIR)/vigilctl test --rules config/samples/*.yaml --events test/data/syscall/story.jsonl
+	@echo; echo "demo: \$$ vigilctl test --rules config/samples/*.yaml --events test/data/audit/attack.json"
+	@./$(BUILD_DIR)/vigilctl test --rules config/samples/*.yaml --events test/data/audit/attack.json

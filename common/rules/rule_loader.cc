@@ -42,6 +42,11 @@ std::string unquote_item(const std::string& s, bool& quoted) {
   return s;
 }
 
+// Folded YAML scalars (`output: >`) end with a newline; alerts should not.
+void trim_right(std::string& s) {
+  while (!s.empty() && is_space(s.back())) s.pop_back();
+}
+
 const std::set<std::string, std::less<>> kValidComps = {
     "=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains", "startswith",
     "bstartswith", "endswith", "glob", "iglob", "regex", "in", "intersects", "pmatch"};
@@ -629,6 +634,7 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
       } else if (key == "output") {
         std::string s;
         if (!get_string(item, "output", what, s)) return;
+        trim_right(s);
         existing->output = app ? existing->output + " " + s : s;
         if (!app) existing->output_pos = pos_of(v);
       } else if (key == "desc") {
@@ -708,6 +714,7 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
   if (!get_string(item, "condition", what, cond)) return;
   def.condition = map_scalar(item["condition"], cond);
   if (!get_string(item, "output", what, def.output)) return;
+  trim_right(def.output);
   def.output_pos = pos_of(item["output"]);
   if (!get_string(item, "desc", what, def.desc)) return;
   if (!get_string(item, "priority", what, prio)) return;
@@ -783,6 +790,7 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
     return;
   }
   if (!get_string(spec, "output", what, def.output)) return;
+  trim_right(def.output);
   def.output_pos = pos_of(spec["output"]);
   if (spec["description"]) get_string(spec, "description", what, def.desc);
   if (spec["priority"] && !get_string(spec, "priority", what, prio)) return;

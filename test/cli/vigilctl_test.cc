@@ -112,3 +112,39 @@ TEST(VigilctlTest, BadEventsFileIsReportedNotCrashed) {
 }
 
 }  // namespace
+
+namespace {
+
+// The story Vigil comes from: a shell in a container and a NodePort Service, each caught by the
+// sample SecurityRules, and nothing else in the same recordings.
+TEST(VigilctlTest, SampleRulesCatchTheStory) {
+  const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/config/samples/";
+  const std::string rules = samples + "vigil.dev_v1alpha1_securityrule_shell_in_container.yaml " + samples +
+                            "vigil.dev_v1alpha1_securityrule_nodeport_service.yaml";
+  CliResult r = run_cli("test --rules " + rules + " --events " + data("syscall/story.jsonl"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("Warning Shell in container (user=root uid=0 pod=web-7d9c5b8f4-x2k4n ns=shop "
+                               "container=web image=docker.io/library/nginx cmd=sh parent=containerd-shim "
+                               "terminal=34816)\n"));
+  // The debug toolbox image is excepted by the rule's own list; the host shell is no container.
+  EXPECT_THAT(r.out, HasSubstr("7 events, 1 alerts"));
+
+  r = run_cli("test --rules " + rules + " --events " + data("audit/attack.json"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("NodePort Service created (user=kubernetes-admin service=payments-debug ns=shop"));
+  EXPECT_THAT(r.out, HasSubstr("23 events, 1 alerts"));
+
+  r = run_cli("test --rules " + rules + " --events " + data("audit/benign.json"));
+  EXPECT_THAT(r.out, HasSubstr(" 0 alerts"));
+}
+
+TEST(VigilctlTest, FalcoStableRulesFireOnTheStoryEvents) {
+  REQUIRE_REFERENCE();
+  CliResult r = run_cli("test --rules " + reference("falco_rules.yaml") + " --events " + data("syscall/story.jsonl"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("2  Terminal shell in container"));
+  EXPECT_THAT(r.out, HasSubstr("1  Read sensitive file untrusted"));
+  EXPECT_THAT(r.out, HasSubstr("7 events, 3 alerts"));
+}
+
+}  // namespace
