@@ -17,6 +17,8 @@ ARGS           ?=
 
 # ccache: default CCACHE_DIR, bounded size.
 export CCACHE_MAXSIZE ?= 2G
+# Relative paths in the cache key, so a fresh clone elsewhere (CI) reuses the cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
 
 # C++ sources that fmt/lint cover (checked-in vmlinux.h is generated, so it is left alone).
 CXX_SOURCE_DIRS := common cli operator agent bpf test bench fuzz

@@ -47,6 +47,33 @@ void trim_right(std::string& s) {
   while (!s.empty() && is_space(s.back())) s.pop_back();
 }
 
+// [begin, end) of each document of a YAML stream: documents are separated by lines that start
+// with the marker "---" (or end with "..."), which YAML only allows at column 0.
+std::vector<std::pair<size_t, size_t>> split_documents(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> docs;
+  size_t doc_begin = 0;
+  size_t line = 0;
+  auto is_marker = [&](size_t at, std::string_view m) {
+    if (text.substr(at, 3) != m) return false;
+    char next = at + 3 < text.size() ? text[at + 3] : '\n';
+    return next == '\n' || next == ' ' || next == '\t' || next == '\r';
+  };
+  while (line < text.size()) {
+    size_t eol = text.find('\n', line);
+    if (eol == std::string_view::npos) eol = text.size();
+    if (is_marker(line, "---")) {
+      if (line > doc_begin) docs.emplace_back(doc_begin, line);
+      doc_begin = line;  // the marker line belongs to the document it opens
+    } else if (is_marker(line, "...")) {
+      docs.emplace_back(doc_begin, line);
+      doc_begin = std::min(eol + 1, text.size());
+    }
+    line = eol + 1;
+  }
+  if (doc_begin < text.size()) docs.emplace_back(doc_begin, text.size());
+  return docs;
+}
+
 const std::set<std::string, std::less<>> kValidComps = {
     "=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains", "startswith",
     "bstartswith", "endswith", "glob", "iglob", "regex", "in", "intersects", "pmatch"};
@@ -230,14 +257,26 @@ bool RuleLoader::FileContext::get_bool(const YAML::Node& n, const std::string& i
 }
 
 bool RuleLoader::FileContext::load() {
+  // yaml-cpp 0.7's LoadAll loops forever, allocating, on some malformed input (a stray ',' at
+  // the start of a line: jbeder/yaml-cpp#1040, fixed after 0.7 by #1319). Rule text is
+  // untrusted, so split the stream into documents here and Load each one: Load parses a single
+  // document and always returns. Each document keeps its offsets, lines and columns, because
+  // everything before it is blanked out (newlines kept), not cut.
   std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text_));
-  } catch (const YAML::Exception& e) {
-    diags_.error(name_, SourcePos{e.mark.line + 1, e.mark.column + 1}, "",
-                 "invalid YAML: " + e.msg);
-    return false;
+  for (const auto& [begin, end] : split_documents(text_)) {
+    std::string doc(begin, ' ');
+    for (size_t i = 0; i < begin; ++i)
+      if (text_[i] == '\n') doc[i] = '\n';
+    doc.append(text_.substr(begin, end - begin));
+    try {
+      docs.push_back(YAML::Load(doc));
+    } catch (const YAML::Exception& e) {
+      diags_.error(name_, SourcePos{e.mark.line + 1, e.mark.column + 1}, "",
+                   "invalid YAML: " + e.msg);
+      ok_ = false;
+    }
   }
+  if (!ok_) return false;
   bool any = false;
   for (const auto& doc : docs) {
     if (!doc || doc.IsNull()) continue;

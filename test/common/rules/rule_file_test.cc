@@ -343,3 +343,31 @@ TEST(RuleFileTest, SharedMacroChecksCompileOnceAndEvaluateCorrectly) {
 }
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+// yaml-cpp 0.7's LoadAll never returns on these (found by fuzz/rule_parser_fuzz.cc).
+TEST(RuleFileTest, MalformedYamlThatHangsYamlCppLoadAllReturns) {
+  for (const char* text : {"- a:b:\n, c: d e\n", ",\n", "- a\n,\n", ", c\n",
+                           "- r\xfeule :Audit:\n, rule: A  dudit\xf6  des\x9d\xbc d"}) {
+    auto c = compile_text(text);
+    (void)c.all_diagnostics();
+  }
+  SUCCEED();
+}
+
+TEST(RuleFileTest, MultiDocumentStreamsKeepLinesAndColumns) {
+  auto c = compile_text(
+      "---\n"
+      "apiVersion: vigil.dev/v1alpha1\nkind: SecurityRule\nmetadata:\n  name: a\n"
+      "spec:\n  source: fake\n  condition: fake.name = a\n  output: o\n"
+      "---\n"
+      "apiVersion: vigil.dev/v1alpha1\nkind: SecurityRule\nmetadata:\n  name: b\n"
+      "spec:\n  source: fake\n  condition: fake.name = (\n  output: o\n"
+      "...\n");
+  ASSERT_EQ(c.out.statuses.size(), 2u) << c.all_diagnostics();
+  EXPECT_TRUE(c.out.statuses[0].accepted);
+  EXPECT_EQ(c.out.statuses[1].message, "17:26: expected a value, found '('");
+}
+}  // namespace
+}  // namespace vigil::testing
