@@ -26,7 +26,8 @@ int run_lint(const std::vector<std::string>& args) {
     }
   }
   if (files.empty()) {
-    std::fputs("vigilctl lint: no files given\nUsage: vigilctl lint [--no-builtin] FILE...\n", stderr);
+    std::fputs("vigilctl lint: no files given\nUsage: vigilctl lint [--no-builtin] FILE...\n",
+               stderr);
     return 2;
   }
   rules::RuleDefs defs;
@@ -39,7 +40,7 @@ int run_lint(const std::vector<std::string>& args) {
   size_t errors = 0, shown_warnings = 0;
   for (const auto& d : diags.items()) {
     if (d.severity == Severity::kWarning && !warnings) continue;
-    std::fprintf(d.severity == Severity::kError ? stdout : stdout, "%s\n", d.to_string().c_str());
+    std::printf("%s\n", d.to_string().c_str());
     if (d.severity == Severity::kError) {
       ++errors;
     } else {
@@ -51,9 +52,11 @@ int run_lint(const std::vector<std::string>& args) {
     accepted += s.accepted;
     enabled += s.accepted && s.enabled;
   }
-  std::fprintf(stderr, "%zu rules (%zu accepted, %zu enabled), %zu macros, %zu lists: %zu errors, %zu warnings\n",
-               out.statuses.size(), accepted, enabled, defs.macros.size(), defs.lists.size(), errors,
-               diags.warning_count());
+  std::fprintf(
+      stderr,
+      "%zu rules (%zu accepted, %zu enabled), %zu macros, %zu lists: %zu errors, %zu warnings\n",
+      out.statuses.size(), accepted, enabled, defs.macros.size(), defs.lists.size(), errors,
+      diags.warning_count());
   return errors ? 1 : 0;
 }
 

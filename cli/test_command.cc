@@ -20,7 +20,8 @@ namespace {
 
 constexpr const char* kTestUsage =
     "Usage: vigilctl test --rules FILE... --events FILE [--json] [--no-builtin] [--hostname NAME]\n"
-    "  --rules FILE...   Falco rule files or SecurityRule YAML (repeatable, or several after one flag)\n"
+    "  --rules FILE...   Falco rule files or SecurityRule YAML (repeatable, or several after one "
+    "flag)\n"
     "  --events FILE     audit Event/EventList JSON, JSON lines of either, or syscall event JSON\n"
     "                    lines (docs/syscall-events.md); '-' reads standard input\n"
     "  --json            print alerts as Falco JSON lines instead of text\n"
@@ -142,7 +143,8 @@ int run_test(const std::vector<std::string>& args) {
   if (diags.has_errors()) {
     for (const auto& d : diags.items())
       if (d.severity == Severity::kError) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-    std::fprintf(stderr, "vigilctl test: the rules have %zu errors; fix them first (vigilctl lint)\n",
+    std::fprintf(stderr,
+                 "vigilctl test: the rules have %zu errors; fix them first (vigilctl lint)\n",
                  diags.error_count());
     return 1;
   }
@@ -182,7 +184,8 @@ int run_test(const std::vector<std::string>& args) {
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       auto ev = fields::decode_syscall_event_json(line, store);
       if (!ev.ok()) {
-        std::fprintf(stderr, "%s:%zu: error: %s\n", events_path.c_str(), line_no, ev.error().c_str());
+        std::fprintf(stderr, "%s:%zu: error: %s\n", events_path.c_str(), line_no,
+                     ev.error().c_str());
         ++failed;
         continue;
       }
@@ -197,7 +200,8 @@ int run_test(const std::vector<std::string>& args) {
   std::fprintf(stderr, "%zu events, %zu alerts", counters.events, counters.alerts);
   if (failed) std::fprintf(stderr, ", %zu events could not be decoded", failed);
   std::fprintf(stderr, "\n");
-  for (const auto& [rule, n] : counters.by_rule) std::fprintf(stderr, "  %6zu  %s\n", n, rule.c_str());
+  for (const auto& [rule, n] : counters.by_rule)
+    std::fprintf(stderr, "  %6zu  %s\n", n, rule.c_str());
   return failed ? 1 : 0;
 }
 

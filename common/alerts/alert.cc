@@ -1,8 +1,8 @@
 #include "common/alerts/alert.h"
 
-#include <nlohmann/json.hpp>
-
 #include <ctime>
+
+#include <nlohmann/json.hpp>
 
 #include "common/rules/rule_set.h"
 
@@ -44,7 +44,8 @@ std::string Alert::output() const {
   return std::string(buf) + ": " + rules::priority_name(priority) + " " + message;
 }
 
-int64_t event_time_ns(const fields::EventSource& source, const void* event, rules::EvalContext& ctx) {
+int64_t event_time_ns(const fields::EventSource& source, const void* event,
+                      rules::EvalContext& ctx) {
   const fields::FieldInfo* info = source.fields->find(time_field_for(source.name));
   if (!info) return 0;
   fields::BoundField bf;
@@ -75,11 +76,21 @@ std::string to_falco_json(const Alert& alert) {
   nlohmann::ordered_json fields = nlohmann::ordered_json::object();
   for (const auto& f : alert.output_fields) {
     switch (f.value.index()) {
-      case 0: fields[f.name] = nullptr; break;
-      case 1: fields[f.name] = std::get<1>(f.value); break;
-      case 2: fields[f.name] = std::get<2>(f.value); break;
-      case 3: fields[f.name] = std::get<3>(f.value); break;
-      case 4: fields[f.name] = std::get<4>(f.value); break;
+      case 0:
+        fields[f.name] = nullptr;
+        break;
+      case 1:
+        fields[f.name] = std::get<1>(f.value);
+        break;
+      case 2:
+        fields[f.name] = std::get<2>(f.value);
+        break;
+      case 3:
+        fields[f.name] = std::get<3>(f.value);
+        break;
+      case 4:
+        fields[f.name] = std::get<4>(f.value);
+        break;
     }
   }
   j["output_fields"] = std::move(fields);

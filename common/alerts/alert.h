@@ -39,7 +39,8 @@ Alert make_alert(const rules::CompiledRule& rule, const fields::EventSource& sou
                  const void* event, rules::EvalContext& ctx, std::string_view hostname);
 
 // The event's time in ns (evt.rawtime / jevt.rawtime); 0 when unknown.
-int64_t event_time_ns(const fields::EventSource& source, const void* event, rules::EvalContext& ctx);
+int64_t event_time_ns(const fields::EventSource& source, const void* event,
+                      rules::EvalContext& ctx);
 
 std::string format_rfc3339_ns(int64_t time_ns);  // "2026-11-27T03:31:56.746609046Z"
 

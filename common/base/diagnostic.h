@@ -17,7 +17,7 @@ enum class Severity { kError, kWarning };
 
 struct Diagnostic {
   Severity severity = Severity::kError;
-  std::string file;     // file name or object reference ("default/shell-in-container")
+  std::string file;  // file name or object reference ("default/shell-in-container")
   SourcePos pos;
   std::string item;     // "rule 'Terminal shell in container'", "macro 'container'", ...
   std::string message;  // starts lower-case, no trailing period

@@ -30,8 +30,8 @@ enum FieldFlags : uint32_t {
 // A field's argument as bound at compile time.
 struct FieldArg {
   bool present = false;
-  std::string text;    // as written, without brackets or quotes
-  int64_t index = -1;  // the numeric value when text is a non-negative integer
+  std::string text;                      // as written, without brackets or quotes
+  int64_t index = -1;                    // the numeric value when text is a non-negative integer
   std::shared_ptr<const void> prepared;  // set by FieldInfo::prepare (e.g. a parsed JSON pointer)
 };
 

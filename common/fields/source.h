@@ -17,8 +17,8 @@ struct EventSource {
 
   // Event-type indexing. type_field is empty for sources whose events have no type; then every
   // rule is tested against every event.
-  std::string_view type_field;                // "evt.type"
-  size_t type_count = 0;                      // ids are 0..type_count-1
+  std::string_view type_field;                      // "evt.type"
+  size_t type_count = 0;                            // ids are 0..type_count-1
   int (*type_id)(std::string_view name) = nullptr;  // -1 when unknown
   std::string_view (*type_name)(uint16_t id) = nullptr;
   uint16_t (*event_type)(const void* event) = nullptr;

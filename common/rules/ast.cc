@@ -4,36 +4,60 @@ namespace vigil::rules::ast {
 
 const char* transformer_name(Transformer t) {
   switch (t) {
-    case Transformer::kToLower: return "tolower";
-    case Transformer::kToUpper: return "toupper";
-    case Transformer::kB64: return "b64";
-    case Transformer::kBasename: return "basename";
-    case Transformer::kLen: return "len";
+    case Transformer::kToLower:
+      return "tolower";
+    case Transformer::kToUpper:
+      return "toupper";
+    case Transformer::kB64:
+      return "b64";
+    case Transformer::kBasename:
+      return "basename";
+    case Transformer::kLen:
+      return "len";
   }
   return "?";
 }
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::kEq: return "=";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kContains: return "contains";
-    case Op::kIContains: return "icontains";
-    case Op::kBContains: return "bcontains";
-    case Op::kStartsWith: return "startswith";
-    case Op::kBStartsWith: return "bstartswith";
-    case Op::kEndsWith: return "endswith";
-    case Op::kGlob: return "glob";
-    case Op::kIGlob: return "iglob";
-    case Op::kRegex: return "regex";
-    case Op::kIn: return "in";
-    case Op::kIntersects: return "intersects";
-    case Op::kPMatch: return "pmatch";
-    case Op::kExists: return "exists";
+    case Op::kEq:
+      return "=";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kContains:
+      return "contains";
+    case Op::kIContains:
+      return "icontains";
+    case Op::kBContains:
+      return "bcontains";
+    case Op::kStartsWith:
+      return "startswith";
+    case Op::kBStartsWith:
+      return "bstartswith";
+    case Op::kEndsWith:
+      return "endswith";
+    case Op::kGlob:
+      return "glob";
+    case Op::kIGlob:
+      return "iglob";
+    case Op::kRegex:
+      return "regex";
+    case Op::kIn:
+      return "in";
+    case Op::kIntersects:
+      return "intersects";
+    case Op::kPMatch:
+      return "pmatch";
+    case Op::kExists:
+      return "exists";
   }
   return "?";
 }
@@ -42,10 +66,14 @@ bool op_takes_list(Op op) { return op == Op::kIn || op == Op::kIntersects || op 
 
 const char* modifier_name(Modifier m) {
   switch (m) {
-    case Modifier::kNone: return "";
-    case Modifier::kOneOf: return "oneof";
-    case Modifier::kAnyOf: return "anyof";
-    case Modifier::kAllOf: return "allof";
+    case Modifier::kNone:
+      return "";
+    case Modifier::kOneOf:
+      return "oneof";
+    case Modifier::kAnyOf:
+      return "anyof";
+    case Modifier::kAllOf:
+      return "allof";
   }
   return "?";
 }
@@ -107,8 +135,11 @@ std::string Node::to_string() const {
       std::string out = field.to_string() + " " + op_name(op);
       if (modifier != Modifier::kNone) out += std::string(" ") + modifier_name(modifier);
       switch (rhs.kind) {
-        case Rhs::Kind::kNone: break;
-        case Rhs::Kind::kValue: out += " " + render_value(rhs.values[0]); break;
+        case Rhs::Kind::kNone:
+          break;
+        case Rhs::Kind::kValue:
+          out += " " + render_value(rhs.values[0]);
+          break;
         case Rhs::Kind::kField:
           out += rhs.field->transformers.empty() ? " val(" + rhs.field->to_string() + ")"
                                                  : " " + rhs.field->to_string();

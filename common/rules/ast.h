@@ -22,8 +22,8 @@ const char* transformer_name(Transformer t);
 
 // A field reference, possibly wrapped in transformers: `tolower(proc.name)`, `proc.aname[2]`.
 struct FieldExpr {
-  std::string name;                 // "proc.aname", "evt.arg.flags"
-  std::optional<std::string> arg;   // text between [ and ]
+  std::string name;                       // "proc.aname", "evt.arg.flags"
+  std::optional<std::string> arg;         // text between [ and ]
   std::vector<Transformer> transformers;  // innermost first
   Pos pos;
 
@@ -31,9 +31,25 @@ struct FieldExpr {
 };
 
 enum class Op : uint8_t {
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kContains, kIContains, kBContains, kStartsWith, kBStartsWith, kEndsWith,
-  kGlob, kIGlob, kRegex, kIn, kIntersects, kPMatch, kExists,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kContains,
+  kIContains,
+  kBContains,
+  kStartsWith,
+  kBStartsWith,
+  kEndsWith,
+  kGlob,
+  kIGlob,
+  kRegex,
+  kIn,
+  kIntersects,
+  kPMatch,
+  kExists,
 };
 const char* op_name(Op op);
 bool op_takes_list(Op op);  // in, intersects, pmatch

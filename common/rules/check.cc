@@ -1,9 +1,9 @@
 #include "common/rules/check.h"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include <re2/re2.h>
 
 namespace vigil::rules {
 namespace {
@@ -40,26 +40,41 @@ bool compare_one(Op op, FieldType type, const Value& l, const Value& r, const re
     case FieldType::kPath: {
       std::string_view a = l.str, b = r.str;
       switch (op) {
-        case Op::kEq: return a == b;
-        case Op::kNe: return a != b;
-        case Op::kLt: return a < b;
-        case Op::kLe: return a <= b;
-        case Op::kGt: return a > b;
-        case Op::kGe: return a >= b;
+        case Op::kEq:
+          return a == b;
+        case Op::kNe:
+          return a != b;
+        case Op::kLt:
+          return a < b;
+        case Op::kLe:
+          return a <= b;
+        case Op::kGt:
+          return a > b;
+        case Op::kGe:
+          return a >= b;
         case Op::kContains:
-        case Op::kBContains: return contains(a, b);
-        case Op::kIContains: return icontains(a, b);
+        case Op::kBContains:
+          return contains(a, b);
+        case Op::kIContains:
+          return icontains(a, b);
         case Op::kStartsWith:
-        case Op::kBStartsWith: return a.substr(0, b.size()) == b;
-        case Op::kEndsWith: return a.size() >= b.size() && a.substr(a.size() - b.size()) == b;
-        case Op::kGlob: return glob_match(b, a, false);
-        case Op::kIGlob: return glob_match(b, a, true);
+        case Op::kBStartsWith:
+          return a.substr(0, b.size()) == b;
+        case Op::kEndsWith:
+          return a.size() >= b.size() && a.substr(a.size() - b.size()) == b;
+        case Op::kGlob:
+          return glob_match(b, a, false);
+        case Op::kIGlob:
+          return glob_match(b, a, true);
         case Op::kRegex:
           return re != nullptr && re2::RE2::FullMatch(re2::StringPiece(a.data(), a.size()), *re);
         case Op::kIn:
-        case Op::kIntersects: return a == b;
-        case Op::kPMatch: return path_prefix_match(b, a);
-        case Op::kExists: return true;
+        case Op::kIntersects:
+          return a == b;
+        case Op::kPMatch:
+          return path_prefix_match(b, a);
+        case Op::kExists:
+          return true;
       }
       return false;
     }
@@ -69,30 +84,43 @@ bool compare_one(Op op, FieldType type, const Value& l, const Value& r, const re
       switch (op) {
         case Op::kEq:
         case Op::kIn:
-        case Op::kIntersects: return a == b;
-        case Op::kNe: return a != b;
-        case Op::kLt: return a < b;
-        case Op::kLe: return a <= b;
-        case Op::kGt: return a > b;
-        case Op::kGe: return a >= b;
-        default: return false;
+        case Op::kIntersects:
+          return a == b;
+        case Op::kNe:
+          return a != b;
+        case Op::kLt:
+          return a < b;
+        case Op::kLe:
+          return a <= b;
+        case Op::kGt:
+          return a > b;
+        case Op::kGe:
+          return a >= b;
+        default:
+          return false;
       }
     }
     case FieldType::kIpAddr:
       switch (op) {
         case Op::kEq:
         case Op::kIn:
-        case Op::kIntersects: return r.ip.prefix ? fields::ip_in_net(l.ip, r.ip) : l.ip == r.ip;
-        case Op::kNe: return r.ip.prefix ? !fields::ip_in_net(l.ip, r.ip) : !(l.ip == r.ip);
-        default: return false;
+        case Op::kIntersects:
+          return r.ip.prefix ? fields::ip_in_net(l.ip, r.ip) : l.ip == r.ip;
+        case Op::kNe:
+          return r.ip.prefix ? !fields::ip_in_net(l.ip, r.ip) : !(l.ip == r.ip);
+        default:
+          return false;
       }
     case FieldType::kIpNet:
       switch (op) {
         case Op::kEq:
         case Op::kIn:
-        case Op::kIntersects: return fields::ip_in_net(l.ip, r.ip);
-        case Op::kNe: return !fields::ip_in_net(l.ip, r.ip);
-        default: return false;
+        case Op::kIntersects:
+          return fields::ip_in_net(l.ip, r.ip);
+        case Op::kNe:
+          return !fields::ip_in_net(l.ip, r.ip);
+        default:
+          return false;
       }
   }
   return false;
@@ -235,10 +263,17 @@ bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
         if (compare_one(op, type, l, right[i], re)) ++n;
       }
       switch (modifier) {
-        case ast::Modifier::kAnyOf: hit = n > 0; break;
-        case ast::Modifier::kAllOf: hit = n == right.size(); break;
-        case ast::Modifier::kOneOf: hit = n == 1; break;
-        case ast::Modifier::kNone: break;
+        case ast::Modifier::kAnyOf:
+          hit = n > 0;
+          break;
+        case ast::Modifier::kAllOf:
+          hit = n == right.size();
+          break;
+        case ast::Modifier::kOneOf:
+          hit = n == 1;
+          break;
+        case ast::Modifier::kNone:
+          break;
       }
     } else if (op == Op::kIn || op == Op::kIntersects) {
       if (is_str && !rhs_is_field) {

@@ -36,11 +36,11 @@ struct Check {
   bool rhs_is_field = false;
   uint32_t rhs_slot = 0;
 
-  std::vector<fields::Value> values;     // constants, parsed for `type`
-  std::deque<std::string> storage;       // owns the strings `values` point into
+  std::vector<fields::Value> values;             // constants, parsed for `type`
+  std::deque<std::string> storage;               // owns the strings `values` point into
   std::unordered_set<std::string_view> str_set;  // in / intersects / == anyof
   std::unordered_set<int64_t> num_set;
-  size_t min_len = 0, max_len = 0;       // of str_set, a cheap pre-filter
+  size_t min_len = 0, max_len = 0;  // of str_set, a cheap pre-filter
   std::vector<std::unique_ptr<re2::RE2>> regexes;
 
   // Evaluates the check for one event given the extracted values.

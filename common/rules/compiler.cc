@@ -1,10 +1,10 @@
 #include "common/rules/compiler.h"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <map>
 #include <unordered_map>
+
+#include <re2/re2.h>
 
 #include "common/fields/source.h"
 #include "common/rules/check.h"
@@ -40,7 +40,9 @@ struct TypeSet {
   std::vector<bool> bits;
   static TypeSet all(size_t n) { return TypeSet{std::vector<bool>(n, true)}; }
   static TypeSet none(size_t n) { return TypeSet{std::vector<bool>(n, false)}; }
-  bool is_all() const { return std::all_of(bits.begin(), bits.end(), [](bool b) { return b; }); }
+  bool is_all() const {
+    return std::all_of(bits.begin(), bits.end(), [](bool b) { return b; });
+  }
   void complement() { bits.flip(); }
   void intersect(const TypeSet& o) {
     for (size_t i = 0; i < bits.size(); ++i) bits[i] = bits[i] && o.bits[i];
@@ -95,12 +97,18 @@ bool hex_decode(std::string_view s, std::string& out) {
 
 const char* type_word(FieldType t) {
   switch (t) {
-    case FieldType::kString: return "string";
-    case FieldType::kPath: return "path";
-    case FieldType::kNumber: return "numeric";
-    case FieldType::kBool: return "boolean";
-    case FieldType::kIpAddr: return "IP address";
-    case FieldType::kIpNet: return "IP network";
+    case FieldType::kString:
+      return "string";
+    case FieldType::kPath:
+      return "path";
+    case FieldType::kNumber:
+      return "numeric";
+    case FieldType::kBool:
+      return "boolean";
+    case FieldType::kIpAddr:
+      return "IP address";
+    case FieldType::kIpNet:
+      return "IP network";
   }
   return "?";
 }
@@ -167,7 +175,8 @@ Compiler::SourceBuilder& Compiler::builder(const fields::EventSource& src) {
   return *builders_.back();
 }
 
-Compiler::ParsedMacro& Compiler::macro(const std::string& name, Scope& scope, const MacroDef** def) {
+Compiler::ParsedMacro& Compiler::macro(const std::string& name, Scope& scope,
+                                       const MacroDef** def) {
   static ParsedMacro kMissing;
   *def = nullptr;
   auto parse_into = [](ParsedMacro& pm, const MacroDef& m) {
@@ -257,8 +266,9 @@ std::unique_ptr<Node> Compiler::expand(const Node& n, Scope& scope, std::vector<
         return nullptr;
       }
       if (pm.failed) {
-        f.fail(n.pos, "macro '" + n.name + "' does not compile: " + std::to_string(pm.error_pos.line) +
-                          ":" + std::to_string(pm.error_pos.col) + ": " + pm.error);
+        f.fail(n.pos, "macro '" + n.name +
+                          "' does not compile: " + std::to_string(pm.error_pos.line) + ":" +
+                          std::to_string(pm.error_pos.col) + ": " + pm.error);
         return nullptr;
       }
       if (std::find(stack.begin(), stack.end(), n.name) != stack.end()) {
@@ -328,14 +338,25 @@ std::unique_ptr<Node> Compiler::exceptions_ast(const RuleDef& rule, Failure& f) 
       auto c = std::make_unique<Node>(Node{Node::Kind::kCheck, ex.pos});
       c->field = fes[i];
       std::string comp = ex.comps[i];
-      static const std::map<std::string, Op> kOps = {
-          {"=", Op::kEq}, {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt}, {"<=", Op::kLe},
-          {">", Op::kGt}, {">=", Op::kGe}, {"contains", Op::kContains},
-          {"icontains", Op::kIContains}, {"bcontains", Op::kBContains},
-          {"startswith", Op::kStartsWith}, {"bstartswith", Op::kBStartsWith},
-          {"endswith", Op::kEndsWith}, {"glob", Op::kGlob}, {"iglob", Op::kIGlob},
-          {"regex", Op::kRegex}, {"in", Op::kIn}, {"intersects", Op::kIntersects},
-          {"pmatch", Op::kPMatch}};
+      static const std::map<std::string, Op> kOps = {{"=", Op::kEq},
+                                                     {"==", Op::kEq},
+                                                     {"!=", Op::kNe},
+                                                     {"<", Op::kLt},
+                                                     {"<=", Op::kLe},
+                                                     {">", Op::kGt},
+                                                     {">=", Op::kGe},
+                                                     {"contains", Op::kContains},
+                                                     {"icontains", Op::kIContains},
+                                                     {"bcontains", Op::kBContains},
+                                                     {"startswith", Op::kStartsWith},
+                                                     {"bstartswith", Op::kBStartsWith},
+                                                     {"endswith", Op::kEndsWith},
+                                                     {"glob", Op::kGlob},
+                                                     {"iglob", Op::kIGlob},
+                                                     {"regex", Op::kRegex},
+                                                     {"in", Op::kIn},
+                                                     {"intersects", Op::kIntersects},
+                                                     {"pmatch", Op::kPMatch}};
       c->op = kOps.at(comp);
       c->rhs.pos = ex.pos;
       if (ast::op_takes_list(c->op)) {
@@ -359,8 +380,8 @@ std::unique_ptr<Node> Compiler::exceptions_ast(const RuleDef& rule, Failure& f) 
       all.is_list = true;
       for (const auto& row : ex.values)
         for (const auto& v : row) all.items.insert(all.items.end(), v.items.begin(), v.items.end());
-      if (ast::op_takes_list(ast::Op::kIn) && (ex.comps[0] == "in" || ex.comps[0] == "pmatch" ||
-                                                ex.comps[0] == "intersects")) {
+      if (ast::op_takes_list(ast::Op::kIn) &&
+          (ex.comps[0] == "in" || ex.comps[0] == "pmatch" || ex.comps[0] == "intersects")) {
         auto c = make_check(0, all);
         if (!c) return nullptr;
         any->children.push_back(std::move(c));
@@ -406,7 +427,8 @@ TypeSet Compiler::type_set(const Node& n, const fields::EventSource& src, bool n
                            std::vector<std::string>& unknown) {
   const size_t count = src.type_count;
   switch (n.kind) {
-    case Node::Kind::kNot: return type_set(*n.children[0], src, !negated, unknown);
+    case Node::Kind::kNot:
+      return type_set(*n.children[0], src, !negated, unknown);
     case Node::Kind::kAnd:
     case Node::Kind::kOr: {
       bool intersect = (n.kind == Node::Kind::kAnd) != negated;  // De Morgan under negation
@@ -421,7 +443,8 @@ TypeSet Compiler::type_set(const Node& n, const fields::EventSource& src, bool n
       }
       return acc;
     }
-    case Node::Kind::kMacroRef: return TypeSet::all(count);
+    case Node::Kind::kMacroRef:
+      return TypeSet::all(count);
     case Node::Kind::kCheck: {
       const auto& fe = n.field;
       if (fe.name != src.type_field || fe.arg || !fe.transformers.empty() ||
@@ -496,20 +519,29 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
   const std::string opname = ast::op_name(n.op);
 
   if (lhs.list && n.op != Op::kIn && n.op != Op::kIntersects && n.op != Op::kExists) {
-    return f.fail(n.pos, "field '" + fname + "' holds a list: use 'in', 'intersects' or 'exists', not '" +
-                             opname + "'");
+    return f.fail(n.pos, "field '" + fname +
+                             "' holds a list: use 'in', 'intersects' or 'exists', not '" + opname +
+                             "'");
   }
   const bool is_str = c.type == FieldType::kString || c.type == FieldType::kPath;
   if (!is_str) {
     bool ok = false;
     switch (n.op) {
-      case Op::kEq: case Op::kNe: case Op::kIn: case Op::kIntersects: case Op::kExists:
+      case Op::kEq:
+      case Op::kNe:
+      case Op::kIn:
+      case Op::kIntersects:
+      case Op::kExists:
         ok = true;
         break;
-      case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe:
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
         ok = c.type == FieldType::kNumber;
         break;
-      default: break;
+      default:
+        break;
     }
     if (!ok) {
       return f.fail(n.pos, "operator '" + opname + "' does not apply to " + type_word(c.type) +
@@ -526,8 +558,8 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
     const FieldSlot& rhs = sb.rules.slots_[c.rhs_slot];
     const bool rhs_str = rhs.type == FieldType::kString || rhs.type == FieldType::kPath;
     if (rhs_str != is_str || (!is_str && rhs.type != c.type)) {
-      return f.fail(n.rhs.pos, "cannot compare " + std::string(type_word(c.type)) + " field '" + fname +
-                                   "' with " + type_word(rhs.type) + " field '" +
+      return f.fail(n.rhs.pos, "cannot compare " + std::string(type_word(c.type)) + " field '" +
+                                   fname + "' with " + type_word(rhs.type) + " field '" +
                                    n.rhs.field->to_string() + "'");
     }
     c.rhs_is_field = true;
@@ -540,7 +572,8 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
       std::string text = v.text;
       if (n.op == Op::kBContains || n.op == Op::kBStartsWith) {
         if (!hex_decode(v.text, text)) {
-          return f.fail(v.pos, "'" + opname + "' takes hex bytes (like 2f6574), got '" + v.text + "'");
+          return f.fail(v.pos,
+                        "'" + opname + "' takes hex bytes (like 2f6574), got '" + v.text + "'");
         }
       }
       c.storage.push_back(std::move(text));
@@ -555,12 +588,14 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
       } else if (v.text == "false" || v.text == "False" || v.text == "FALSE") {
         parsed.num = 0;
       } else {
-        return f.fail(v.pos, "'" + v.text + "' is not true or false (field '" + fname + "' is boolean)");
+        return f.fail(v.pos,
+                      "'" + v.text + "' is not true or false (field '" + fname + "' is boolean)");
       }
     } else {
       bool allow_prefix = true;
       if (!fields::parse_ip(v.text, parsed.ip, allow_prefix)) {
-        return f.fail(v.pos, "'" + v.text + "' is not an IP address or network (field '" + fname + "')");
+        return f.fail(v.pos,
+                      "'" + v.text + "' is not an IP address or network (field '" + fname + "')");
       }
     }
     c.values.push_back(parsed);
@@ -569,7 +604,8 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
     return f.fail(n.rhs.pos, "expected one value after '" + opname + "'");
   }
   if (n.modifier != ast::Modifier::kNone && c.values.empty()) {
-    return f.fail(n.rhs.pos, std::string("'") + ast::modifier_name(n.modifier) + "' needs at least one value");
+    return f.fail(n.rhs.pos,
+                  std::string("'") + ast::modifier_name(n.modifier) + "' needs at least one value");
   }
   if (n.op == Op::kIn || n.op == Op::kIntersects) {
     c.min_len = SIZE_MAX;
@@ -590,7 +626,8 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
       opts.set_log_errors(false);
       auto re = std::make_unique<re2::RE2>(re2::StringPiece(v.str.data(), v.str.size()), opts);
       if (!re->ok()) {
-        return f.fail(n.rhs.pos, "invalid regular expression '" + std::string(v.str) + "': " + re->error());
+        return f.fail(n.rhs.pos,
+                      "invalid regular expression '" + std::string(v.str) + "': " + re->error());
       }
       c.regexes.push_back(std::move(re));
     }
@@ -602,15 +639,18 @@ uint32_t Compiler::emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint
                         Failure& f) {
   if (f.set) return Instr::kReject;
   switch (n.kind) {
-    case Node::Kind::kNot: return emit(*n.children[0], sb, on_false, on_true, f);
+    case Node::Kind::kNot:
+      return emit(*n.children[0], sb, on_false, on_true, f);
     case Node::Kind::kAnd: {
       uint32_t next = on_true;
-      for (size_t i = n.children.size(); i-- > 0;) next = emit(*n.children[i], sb, next, on_false, f);
+      for (size_t i = n.children.size(); i-- > 0;)
+        next = emit(*n.children[i], sb, next, on_false, f);
       return next;
     }
     case Node::Kind::kOr: {
       uint32_t next = on_false;
-      for (size_t i = n.children.size(); i-- > 0;) next = emit(*n.children[i], sb, on_true, next, f);
+      for (size_t i = n.children.size(); i-- > 0;)
+        next = emit(*n.children[i], sb, on_true, next, f);
       return next;
     }
     case Node::Kind::kCheck: {
@@ -630,7 +670,8 @@ uint32_t Compiler::emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint
       rules.program_.push_back(Instr{index, on_true, on_false});
       return static_cast<uint32_t>(rules.program_.size() - 1);
     }
-    case Node::Kind::kMacroRef: break;  // expanded away before emission
+    case Node::Kind::kMacroRef:
+      break;  // expanded away before emission
   }
   f.fail(n.pos, "internal error: unexpanded macro");
   return Instr::kReject;
@@ -736,7 +777,8 @@ void Compiler::compile_rule(const RuleDef& rule, RuleStatus& status) {
   if (!compile_output(rule.output, *src->fields, cr.output, err, err_off)) {
     rollback();
     ast::Pos p = rule.output_pos;
-    if (rule.output.find('\n') == std::string::npos && p.col) p.col += static_cast<uint32_t>(err_off);
+    if (rule.output.find('\n') == std::string::npos && p.col)
+      p.col += static_cast<uint32_t>(err_off);
     report(p, "output: " + err, false);
     return;
   }
@@ -811,7 +853,8 @@ void Compiler::run() {
     for (const auto& l : defs_.lists) {
       if (!l.builtin && !used_lists_.count(l.name)) {
         out_.diagnostics.warning(file_of(l.pos), SourcePos{int(l.pos.line), int(l.pos.col)},
-                                 "list '" + l.name + "'", "not referred to by any rule, macro or list");
+                                 "list '" + l.name + "'",
+                                 "not referred to by any rule, macro or list");
       }
     }
   }

@@ -14,19 +14,24 @@ struct TransformerName {
   std::string_view name;
   ast::Transformer t;
 };
-constexpr TransformerName kTransformers[] = {
-    {"tolower", ast::Transformer::kToLower}, {"toupper", ast::Transformer::kToUpper},
-    {"b64", ast::Transformer::kB64},         {"basename", ast::Transformer::kBasename},
-    {"len", ast::Transformer::kLen}};
+constexpr TransformerName kTransformers[] = {{"tolower", ast::Transformer::kToLower},
+                                             {"toupper", ast::Transformer::kToUpper},
+                                             {"b64", ast::Transformer::kB64},
+                                             {"basename", ast::Transformer::kBasename},
+                                             {"len", ast::Transformer::kLen}};
 
 std::string format_value(fields::FieldType type, const fields::Value& v) {
   switch (type) {
     case fields::FieldType::kString:
-    case fields::FieldType::kPath: return std::string(v.str);
-    case fields::FieldType::kNumber: return std::to_string(v.num);
-    case fields::FieldType::kBool: return v.num ? "true" : "false";
+    case fields::FieldType::kPath:
+      return std::string(v.str);
+    case fields::FieldType::kNumber:
+      return std::to_string(v.num);
+    case fields::FieldType::kBool:
+      return v.num ? "true" : "false";
     case fields::FieldType::kIpAddr:
-    case fields::FieldType::kIpNet: return fields::format_ip(v.ip);
+    case fields::FieldType::kIpNet:
+      return fields::format_ip(v.ip);
   }
   return {};
 }
@@ -35,10 +40,14 @@ std::string format_value(fields::FieldType type, const fields::Value& v) {
 
 std::string output_value_to_string(const OutputValue& v) {
   switch (v.index()) {
-    case 0: return "<NA>";
-    case 1: return std::get<1>(v);
-    case 2: return std::to_string(std::get<2>(v));
-    case 3: return std::get<3>(v) ? "true" : "false";
+    case 0:
+      return "<NA>";
+    case 1:
+      return std::get<1>(v);
+    case 2:
+      return std::to_string(std::get<2>(v));
+    case 3:
+      return std::get<3>(v) ? "true" : "false";
     case 4: {
       std::string out = "(";
       const auto& l = std::get<4>(v);

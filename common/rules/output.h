@@ -17,7 +17,8 @@ class EvalContext;
 
 // A field value as it appears in an alert's output_fields: absent (<NA>, JSON null), a string,
 // a number, a boolean or a list of strings.
-using OutputValue = std::variant<std::monostate, std::string, int64_t, bool, std::vector<std::string>>;
+using OutputValue =
+    std::variant<std::monostate, std::string, int64_t, bool, std::vector<std::string>>;
 
 struct OutputField {
   std::string name;  // as written in the template: "proc.aname[2]", "tolower(proc.name)"

@@ -10,9 +10,7 @@ using ast::Node;
 using ast::Op;
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\b'; }
-bool is_ident_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_ident_char(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
 bool is_bare_char(char c) {
   return !is_blank(c) && c != '(' && c != ')' && c != ',' && c != '=' && c != '"' && c != '\'' &&
@@ -168,41 +166,33 @@ std::unique_ptr<Node> Parser::parse_or() {
     fail(pos_, "condition nests deeper than " + std::to_string(max_depth_) + " levels");
     return nullptr;
   }
-  auto first = parse_and();
-  if (!first) return nullptr;
-  std::unique_ptr<Node> result;
-  while (true) {
-    skip_blanks();
-    size_t at = pos_;
-    if (!eat_keyword("or")) break;
-    auto next = parse_and();
-    if (!next) return nullptr;
-    if (!result) {
-      result = std::make_unique<Node>(Node{Node::Kind::kOr, first->pos});
-      result->children.push_back(std::move(first));
-    }
-    (void)at;
-    result->children.push_back(std::move(next));
-  }
-  return result ? std::move(result) : std::move(first);
+  return parse_chain("or", Node::Kind::kOr, &Parser::parse_and);
 }
 
 std::unique_ptr<Node> Parser::parse_and() {
-  auto first = parse_not();
+  return parse_chain("and", Node::Kind::kAnd, &Parser::parse_not);
+}
+
+// operand (keyword operand)*, kept flat: "a or b or c" is one node with three children, so long
+// chains cost no recursion.
+std::unique_ptr<Node> Parser::parse_chain(std::string_view keyword, Node::Kind kind,
+                                          std::unique_ptr<Node> (Parser::*operand)()) {
+  auto first = (this->*operand)();
   if (!first) return nullptr;
-  std::unique_ptr<Node> result;
+  std::vector<std::unique_ptr<Node>> rest;
   while (true) {
     skip_blanks();
-    if (!eat_keyword("and")) break;
-    auto next = parse_not();
+    if (!eat_keyword(keyword)) break;
+    auto next = (this->*operand)();
     if (!next) return nullptr;
-    if (!result) {
-      result = std::make_unique<Node>(Node{Node::Kind::kAnd, first->pos});
-      result->children.push_back(std::move(first));
-    }
-    result->children.push_back(std::move(next));
+    rest.push_back(std::move(next));
   }
-  return result ? std::move(result) : std::move(first);
+  if (rest.empty()) return first;
+  auto result = std::make_unique<Node>(Node{kind, first->pos});
+  result->children.reserve(rest.size() + 1);
+  result->children.push_back(std::move(first));
+  for (auto& n : rest) result->children.push_back(std::move(n));
+  return result;
 }
 
 std::unique_ptr<Node> Parser::parse_not() {
@@ -291,8 +281,8 @@ bool Parser::parse_field_or_transformer(ast::FieldExpr& out) {
       if (!parse_field_or_transformer(out)) return false;
       skip_blanks();
       if (peek() != ')') {
-        return fail(pos_, "expected ')' to close " + std::string(t.text) + "(, found " +
-                              describe_here());
+        return fail(pos_,
+                    "expected ')' to close " + std::string(t.text) + "(, found " + describe_here());
       }
       ++pos_;
       out.transformers.push_back(t.t);
@@ -323,10 +313,12 @@ bool Parser::parse_field(ast::FieldExpr& out) {
       while (!at_end() && !is_blank(text_[pos_]) && text_[pos_] != '[' && text_[pos_] != ']' &&
              text_[pos_] != '"' && text_[pos_] != '\'')
         ++pos_;
-      if (a == pos_) return fail(pos_, "expected a field argument after '[', found " + describe_here());
+      if (a == pos_)
+        return fail(pos_, "expected a field argument after '[', found " + describe_here());
       arg = std::string(text_.substr(a, pos_ - a));
     }
-    if (peek() != ']') return fail(pos_, "expected ']' after field argument, found " + describe_here());
+    if (peek() != ']')
+      return fail(pos_, "expected ']' after field argument, found " + describe_here());
     ++pos_;
     out.arg = std::move(arg);
   }
@@ -346,16 +338,19 @@ bool Parser::parse_condition(Node& check) {
     }
   }
   if (!found) {
-    return fail(op_at, "expected an operator after '" + check.field.to_string() + "' (one of = != < <= > >= "
-                       "contains icontains bcontains startswith bstartswith endswith glob iglob "
-                       "regex in intersects pmatch exists), found " + describe_here());
+    return fail(op_at,
+                "expected an operator after '" + check.field.to_string() +
+                    "' (one of = != < <= > >= "
+                    "contains icontains bcontains startswith bstartswith endswith glob iglob "
+                    "regex in intersects pmatch exists), found " +
+                    describe_here());
   }
   if (check.op == Op::kExists) return true;
   skip_blanks();
   check.rhs.pos = here();
-  for (auto [kw, mod] : {std::pair{"oneof", ast::Modifier::kOneOf},
-                         std::pair{"anyof", ast::Modifier::kAnyOf},
-                         std::pair{"allof", ast::Modifier::kAllOf}}) {
+  for (auto [kw, mod] :
+       {std::pair{"oneof", ast::Modifier::kOneOf}, std::pair{"anyof", ast::Modifier::kAnyOf},
+        std::pair{"allof", ast::Modifier::kAllOf}}) {
     if (eat_keyword(kw)) {
       if (ast::op_takes_list(check.op)) {
         return fail(op_at, std::string("modifier '") + kw + "' does not apply to '" +

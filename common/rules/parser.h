@@ -68,6 +68,8 @@ class Parser {
  private:
   std::unique_ptr<ast::Node> parse_or();
   std::unique_ptr<ast::Node> parse_and();
+  std::unique_ptr<ast::Node> parse_chain(std::string_view keyword, ast::Node::Kind kind,
+                                         std::unique_ptr<ast::Node> (Parser::*operand)());
   std::unique_ptr<ast::Node> parse_not();
   std::unique_ptr<ast::Node> parse_check();
   bool parse_field_or_transformer(ast::FieldExpr& out);

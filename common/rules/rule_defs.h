@@ -15,7 +15,14 @@
 namespace vigil::rules {
 
 enum class Priority : uint8_t {
-  kEmergency = 0, kAlert, kCritical, kError, kWarning, kNotice, kInformational, kDebug,
+  kEmergency = 0,
+  kAlert,
+  kCritical,
+  kError,
+  kWarning,
+  kNotice,
+  kInformational,
+  kDebug,
 };
 // Any case; "info" is accepted for Informational, as Falco does.
 std::optional<Priority> parse_priority(std::string_view text);

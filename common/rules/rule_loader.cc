@@ -1,11 +1,11 @@
 #include "common/rules/rule_loader.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <yaml-cpp/yaml.h>
 
 #include "common/rules/embedded_rules.h"
 
@@ -35,7 +35,8 @@ int compare_versions(std::string_view a, std::string_view b) {
 
 std::string unquote_item(const std::string& s, bool& quoted) {
   quoted = false;
-  if (s.size() >= 2 && ((s.front() == '"' && s.back() == '"') || (s.front() == '\'' && s.back() == '\''))) {
+  if (s.size() >= 2 &&
+      ((s.front() == '"' && s.back() == '"') || (s.front() == '\'' && s.back() == '\''))) {
     quoted = true;
     return s.substr(1, s.size() - 2);
   }
@@ -75,8 +76,9 @@ std::vector<std::pair<size_t, size_t>> split_documents(std::string_view text) {
 }
 
 const std::set<std::string, std::less<>> kValidComps = {
-    "=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains", "startswith",
-    "bstartswith", "endswith", "glob", "iglob", "regex", "in", "intersects", "pmatch"};
+    "=",        "==",        "!=",        "<",          "<=",          ">",        ">=",
+    "contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith", "glob",
+    "iglob",    "regex",     "in",        "intersects", "pmatch"};
 
 }  // namespace
 
@@ -122,7 +124,8 @@ class RuleLoader::FileContext {
   }
 
   MappedText map_scalar(const YAML::Node& n, const std::string& value) const;
-  bool get_string(const YAML::Node& map, const char* key, const std::string& item, std::string& out);
+  bool get_string(const YAML::Node& map, const char* key, const std::string& item,
+                  std::string& out);
   bool get_string_list(const YAML::Node& n, const std::string& item, const char* what,
                        std::vector<std::string>& out);
   bool get_bool(const YAML::Node& n, const std::string& item, const char* what, bool& out);
@@ -131,7 +134,8 @@ class RuleLoader::FileContext {
   void load_list(const YAML::Node& item);
   void load_macro(const YAML::Node& item);
   void load_rule(const YAML::Node& item);
-  bool parse_exceptions(const YAML::Node& n, const std::string& item, std::vector<ExceptionDef>& out);
+  bool parse_exceptions(const YAML::Node& n, const std::string& item,
+                        std::vector<ExceptionDef>& out);
   void load_security_rule(const YAML::Node& doc);
   // Returns the override mode for each key ("append"/"replace"), or false on error.
   bool parse_override(const YAML::Node& item, const std::string& what,
@@ -149,7 +153,8 @@ class RuleLoader::FileContext {
   bool ok_ = true;
 };
 
-MappedText RuleLoader::FileContext::map_scalar(const YAML::Node& n, const std::string& value) const {
+MappedText RuleLoader::FileContext::map_scalar(const YAML::Node& n,
+                                               const std::string& value) const {
   MappedText out;
   out.text = value;
   out.pos.resize(value.size() + 1);
@@ -206,7 +211,7 @@ MappedText RuleLoader::FileContext::map_scalar(const YAML::Node& n, const std::s
 }
 
 bool RuleLoader::FileContext::get_string(const YAML::Node& map, const char* key,
-                                          const std::string& item, std::string& out) {
+                                         const std::string& item, std::string& out) {
   YAML::Node n = map[key];
   if (!n) return false;
   if (n.IsNull()) {
@@ -222,7 +227,7 @@ bool RuleLoader::FileContext::get_string(const YAML::Node& map, const char* key,
 }
 
 bool RuleLoader::FileContext::get_string_list(const YAML::Node& n, const std::string& item,
-                                               const char* what, std::vector<std::string>& out) {
+                                              const char* what, std::vector<std::string>& out) {
   if (n.IsNull()) return true;
   if (!n.IsSequence()) {
     error(n, item, std::string("'") + what + "' must be a list");
@@ -239,7 +244,7 @@ bool RuleLoader::FileContext::get_string_list(const YAML::Node& n, const std::st
 }
 
 bool RuleLoader::FileContext::get_bool(const YAML::Node& n, const std::string& item,
-                                        const char* what, bool& out) {
+                                       const char* what, bool& out) {
   if (!n.IsScalar()) {
     error(n, item, std::string("'") + what + "' must be true or false");
     return false;
@@ -310,8 +315,9 @@ bool RuleLoader::FileContext::load() {
 void RuleLoader::FileContext::load_falco_items(const YAML::Node& doc) {
   for (const auto& item : doc) {
     if (!item.IsMap()) {
-      error(item, "", "expected a mapping with one of 'rule', 'macro', 'list', "
-                      "'required_engine_version' or 'required_plugin_versions'");
+      error(item, "",
+            "expected a mapping with one of 'rule', 'macro', 'list', "
+            "'required_engine_version' or 'required_plugin_versions'");
       continue;
     }
     if (item["rule"]) {
@@ -328,8 +334,9 @@ void RuleLoader::FileContext::load_falco_items(const YAML::Node& doc) {
       // the semantic versions and load here.
       const bool legacy = ver.find('.') == std::string::npos;
       if (!legacy && compare_versions(ver, kEngineVersion) > 0) {
-        error(v, "", "rules require engine version " + ver + ", Vigil provides " +
-                         std::string(kEngineVersion));
+        error(v, "",
+              "rules require engine version " + ver + ", Vigil provides " +
+                  std::string(kEngineVersion));
       }
     } else if (item["required_plugin_versions"]) {
       const YAML::Node v = item["required_plugin_versions"];
@@ -350,10 +357,10 @@ void RuleLoader::FileContext::load_falco_items(const YAML::Node& doc) {
   }
 }
 
-bool RuleLoader::FileContext::parse_override(const YAML::Node& item, const std::string& what,
-                                              const std::set<std::string>& appendable,
-                                              const std::set<std::string>& replaceable,
-                                              std::vector<std::pair<std::string, std::string>>& out) {
+bool RuleLoader::FileContext::parse_override(
+    const YAML::Node& item, const std::string& what, const std::set<std::string>& appendable,
+    const std::set<std::string>& replaceable,
+    std::vector<std::pair<std::string, std::string>>& out) {
   const YAML::Node ov = item["override"];
   if (!ov.IsMap()) {
     error(ov, what, "'override' must map keys to 'append' or 'replace'");
@@ -380,7 +387,8 @@ bool RuleLoader::FileContext::parse_override(const YAML::Node& item, const std::
   for (const auto& kv : item) {
     std::string key = kv.first.Scalar();
     if (key == "rule" || key == "macro" || key == "list" || key == "override") continue;
-    bool listed = std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == key; });
+    bool listed =
+        std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == key; });
     if (!listed) {
       error(kv.first, what, "key '" + key + "' is set but not listed under 'override'");
       return false;
@@ -496,7 +504,7 @@ void RuleLoader::FileContext::load_macro(const YAML::Node& item) {
 }
 
 bool RuleLoader::FileContext::parse_exceptions(const YAML::Node& n, const std::string& item,
-                                                std::vector<ExceptionDef>& out) {
+                                               std::vector<ExceptionDef>& out) {
   if (!n.IsSequence()) {
     error(n, item, "'exceptions' must be a list");
     return false;
@@ -536,9 +544,9 @@ bool RuleLoader::FileContext::parse_exceptions(const YAML::Node& n, const std::s
     if (!ex.fields.empty()) {
       if (ex.comps.empty()) ex.comps.assign(ex.fields.size(), ex.single_field ? "in" : "=");
       if (ex.comps.size() != ex.fields.size()) {
-        error(e, what, "'fields' and 'comps' have different lengths (" +
-                           std::to_string(ex.fields.size()) + " and " +
-                           std::to_string(ex.comps.size()) + ")");
+        error(e, what,
+              "'fields' and 'comps' have different lengths (" + std::to_string(ex.fields.size()) +
+                  " and " + std::to_string(ex.comps.size()) + ")");
         return false;
       }
       for (const auto& c : ex.comps) {
@@ -596,8 +604,9 @@ bool RuleLoader::FileContext::parse_exceptions(const YAML::Node& n, const std::s
             row.push_back(std::move(ev));
           }
           if (!ex.fields.empty() && row.size() != ex.fields.size()) {
-            error(row_node, what, "row has " + std::to_string(row.size()) + " values for " +
-                                      std::to_string(ex.fields.size()) + " fields");
+            error(row_node, what,
+                  "row has " + std::to_string(row.size()) + " values for " +
+                      std::to_string(ex.fields.size()) + " fields");
             return false;
           }
           ex.values.push_back(std::move(row));
@@ -617,9 +626,9 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
   }
   const std::string what = "rule '" + name + "'";
   static const std::set<std::string> kKnown = {
-      "rule", "desc", "condition", "output", "priority", "source", "tags", "enabled",
-      "exceptions", "append", "override", "skip-if-unknown-filter", "warn_evttypes",
-      "capture", "capture_duration"};
+      "rule",          "desc",    "condition",       "output", "priority", "source",
+      "tags",          "enabled", "exceptions",      "append", "override", "skip-if-unknown-filter",
+      "warn_evttypes", "capture", "capture_duration"};
   for (const auto& kv : item) {
     std::string k = kv.first.Scalar();
     if (!kKnown.count(k)) warning(kv.first, what, "unknown key '" + k + "' ignored");
@@ -630,8 +639,8 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
   std::vector<std::pair<std::string, std::string>> ov;
   if (item["override"]) {
     if (!parse_override(item, what, {"condition", "output", "desc", "tags", "exceptions"},
-                        {"condition", "output", "desc", "priority", "tags", "exceptions",
-                         "enabled", "warn_evttypes", "skip-if-unknown-filter"},
+                        {"condition", "output", "desc", "priority", "tags", "exceptions", "enabled",
+                         "warn_evttypes", "skip-if-unknown-filter"},
                         ov))
       return;
   } else if (append) {
@@ -712,8 +721,9 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
                                  [&](const ExceptionDef& e) { return e.name == ex.name; });
           if (it == existing->exceptions.end()) {
             if (ex.fields.empty()) {
-              error_at(ex.pos, what, "appended exception '" + ex.name +
-                                         "' is not defined in the rule and has no 'fields'");
+              error_at(ex.pos, what,
+                       "appended exception '" + ex.name +
+                           "' is not defined in the rule and has no 'fields'");
               return;
             }
             existing->exceptions.push_back(std::move(ex));
@@ -725,9 +735,9 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
                 it->values[0].insert(it->values[0].end(), row.begin(), row.end());
               } else {
                 if (!it->fields.empty() && row.size() != it->fields.size()) {
-                  error_at(ex.pos, what, "appended row has " + std::to_string(row.size()) +
-                                             " values for " + std::to_string(it->fields.size()) +
-                                             " fields");
+                  error_at(ex.pos, what,
+                           "appended row has " + std::to_string(row.size()) + " values for " +
+                               std::to_string(it->fields.size()) + " fields");
                   return;
                 }
                 it->values.push_back(std::move(row));
@@ -759,9 +769,10 @@ void RuleLoader::FileContext::load_rule(const YAML::Node& item) {
   if (!get_string(item, "priority", what, prio)) return;
   auto p = parse_priority(prio);
   if (!p) {
-    error(item["priority"], what, "unknown priority '" + prio +
-                                      "' (one of Emergency, Alert, Critical, Error, Warning, "
-                                      "Notice, Informational, Debug)");
+    error(item["priority"], what,
+          "unknown priority '" + prio +
+              "' (one of Emergency, Alert, Critical, Error, Warning, "
+              "Notice, Informational, Debug)");
     return;
   }
   def.priority = *p;
@@ -797,8 +808,9 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
   const std::string what = "SecurityRule '" + (ns.empty() ? name : ns + "/" + name) + "'";
   if (doc["apiVersion"] && doc["apiVersion"].IsScalar() &&
       doc["apiVersion"].Scalar() != "vigil.dev/v1alpha1") {
-    error(doc["apiVersion"], what, "unsupported apiVersion '" + doc["apiVersion"].Scalar() +
-                                       "' (expected vigil.dev/v1alpha1)");
+    error(doc["apiVersion"], what,
+          "unsupported apiVersion '" + doc["apiVersion"].Scalar() +
+              "' (expected vigil.dev/v1alpha1)");
     return;
   }
   const YAML::Node spec = doc["spec"];
@@ -806,9 +818,9 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
     error(doc, what, "missing 'spec'");
     return;
   }
-  static const std::set<std::string> kKnown = {
-      "source", "description", "condition", "output", "priority", "tags", "enabled",
-      "exceptions", "macros", "lists", "mode", "rateLimit"};
+  static const std::set<std::string> kKnown = {"source",   "description", "condition", "output",
+                                               "priority", "tags",        "enabled",   "exceptions",
+                                               "macros",   "lists",       "mode",      "rateLimit"};
   for (const auto& kv : spec) {
     std::string k = kv.first.Scalar();
     if (!kKnown.count(k)) warning(kv.first, what, "unknown key 'spec." + k + "' ignored");
@@ -865,8 +877,8 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
         error(kv.second, what, "macro '" + kv.first.Scalar() + "' must be a condition string");
         return;
       }
-      def.local_macros.push_back(MacroDef{kv.first.Scalar(), map_scalar(kv.second, kv.second.Scalar()),
-                                          pos_of(kv.first), false});
+      def.local_macros.push_back(MacroDef{
+          kv.first.Scalar(), map_scalar(kv.second, kv.second.Scalar()), pos_of(kv.first), false});
     }
   }
   if (const YAML::Node lists = spec["lists"]) {

@@ -97,7 +97,8 @@ void EvalContext::apply_transformers(const std::vector<ast::Transformer>& ts, si
           v.str = decoded;
           break;
         }
-        case ast::Transformer::kLen: break;
+        case ast::Transformer::kLen:
+          break;
       }
       pool_[out++] = v;
     }
@@ -112,7 +113,8 @@ std::span<const fields::Value> EvalContext::slot_values(const FieldSlot& slot, u
     size_t begin = pool_.size();
     fields::ValueWriter w(pool_, arena_);
     slot.field.info->extract(event, slot.field.arg, w);
-    if (!slot.transformers.empty() && pool_.size() > begin) apply_transformers(slot.transformers, begin);
+    if (!slot.transformers.empty() && pool_.size() > begin)
+      apply_transformers(slot.transformers, begin);
     s.generation = generation_;
     s.begin = static_cast<uint32_t>(begin);
     s.count = static_cast<uint32_t>(pool_.size() - begin);

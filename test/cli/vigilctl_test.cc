@@ -1,14 +1,15 @@
 // Runs the real vigilctl binary on Falco's reference rule files and recorded events: the
 // compatibility promise (Falco's rules load and fire unchanged) checked end to end.
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -36,15 +37,18 @@ CliResult run_cli(const std::string& args) {
 std::string reference(const std::string& name) {
   return std::string(VIGIL_SOURCE_DIR) + "/../shared/reference/falco/" + name;
 }
-std::string data(const std::string& name) { return std::string(VIGIL_SOURCE_DIR) + "/test/data/" + name; }
+std::string data(const std::string& name) {
+  return std::string(VIGIL_SOURCE_DIR) + "/test/data/" + name;
+}
 
-#define REQUIRE_REFERENCE()                                                               \
-  if (!std::filesystem::exists(reference("falco_rules.yaml")))                            \
+#define REQUIRE_REFERENCE()                                    \
+  if (!std::filesystem::exists(reference("falco_rules.yaml"))) \
   GTEST_SKIP() << "Falco reference rules not found at " << reference("falco_rules.yaml")
 
 TEST(VigilctlTest, LintsFalcoStableAndAuditRulesWithoutErrors) {
   REQUIRE_REFERENCE();
-  CliResult r = run_cli("lint " + reference("falco_rules.yaml") + " " + reference("k8s_audit_rules.yaml"));
+  CliResult r =
+      run_cli("lint " + reference("falco_rules.yaml") + " " + reference("k8s_audit_rules.yaml"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr(" 0 errors"));
   EXPECT_THAT(r.out, Not(HasSubstr(": error:")));
@@ -72,7 +76,8 @@ TEST(VigilctlTest, UsageErrorsExitTwo) {
 
 TEST(VigilctlTest, FalcoAuditRulesFireOnAttackEvents) {
   REQUIRE_REFERENCE();
-  CliResult r = run_cli("test --rules " + reference("k8s_audit_rules.yaml") + " --events " + data("audit/attack.json"));
+  CliResult r = run_cli("test --rules " + reference("k8s_audit_rules.yaml") + " --events " +
+                        data("audit/attack.json"));
   EXPECT_EQ(r.status, 0) << r.out;
   for (const char* rule : {"Create NodePort Service", "Attach/Exec Pod", "Create Privileged Pod",
                            "Create Sensitive Mount Pod"}) {
@@ -82,14 +87,16 @@ TEST(VigilctlTest, FalcoAuditRulesFireOnAttackEvents) {
 
 TEST(VigilctlTest, FalcoAuditRulesStayQuietOnBenignEvents) {
   REQUIRE_REFERENCE();
-  CliResult r = run_cli("test --rules " + reference("k8s_audit_rules.yaml") + " --events " + data("audit/benign.json"));
+  CliResult r = run_cli("test --rules " + reference("k8s_audit_rules.yaml") + " --events " +
+                        data("audit/benign.json"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr(" 0 alerts")) << r.out;
 }
 
 TEST(VigilctlTest, JsonOutputUsesFalcoKeys) {
   REQUIRE_REFERENCE();
-  CliResult r = run_cli("test --json --hostname node-a --rules " + reference("k8s_audit_rules.yaml") +
+  CliResult r =
+      run_cli("test --json --hostname node-a --rules " + reference("k8s_audit_rules.yaml") +
               " --events " + data("audit/attack.json"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("\"hostname\":\"node-a\""));
@@ -100,7 +107,8 @@ TEST(VigilctlTest, JsonOutputUsesFalcoKeys) {
 
 TEST(VigilctlTest, BadEventsFileIsReportedNotCrashed) {
   auto path = std::filesystem::temp_directory_path() / "vigil_bad_events.json";
-  std::ofstream(path) << "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{]}";
+  std::ofstream(path)
+      << "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{]}";
   auto rules = std::filesystem::temp_directory_path() / "vigil_ok_rules.yaml";
   std::ofstream(rules) << "- rule: R\n  desc: d\n  condition: ka.verb = create\n  output: o\n"
                           "  priority: NOTICE\n  source: k8s_audit\n";
@@ -119,19 +127,23 @@ namespace {
 // sample SecurityRules, and nothing else in the same recordings.
 TEST(VigilctlTest, SampleRulesCatchTheStory) {
   const std::string samples = std::string(VIGIL_SOURCE_DIR) + "/config/samples/";
-  const std::string rules = samples + "vigil.dev_v1alpha1_securityrule_shell_in_container.yaml " + samples +
-                            "vigil.dev_v1alpha1_securityrule_nodeport_service.yaml";
+  const std::string rules = samples + "vigil.dev_v1alpha1_securityrule_shell_in_container.yaml " +
+                            samples + "vigil.dev_v1alpha1_securityrule_nodeport_service.yaml";
   CliResult r = run_cli("test --rules " + rules + " --events " + data("syscall/story.jsonl"));
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("Warning Shell in container (user=root uid=0 pod=web-7d9c5b8f4-x2k4n ns=shop "
-                               "container=web image=docker.io/library/nginx cmd=sh parent=containerd-shim "
-                               "terminal=34816)\n"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("Warning Shell in container (user=root uid=0 pod=web-7d9c5b8f4-x2k4n ns=shop "
+                "container=web image=docker.io/library/nginx cmd=sh parent=containerd-shim "
+                "terminal=34816)\n"));
   // The debug toolbox image is excepted by the rule's own list; the host shell is no container.
   EXPECT_THAT(r.out, HasSubstr("7 events, 1 alerts"));
 
   r = run_cli("test --rules " + rules + " --events " + data("audit/attack.json"));
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("NodePort Service created (user=kubernetes-admin service=payments-debug ns=shop"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("NodePort Service created (user=kubernetes-admin service=payments-debug ns=shop"));
   EXPECT_THAT(r.out, HasSubstr("23 events, 1 alerts"));
 
   r = run_cli("test --rules " + rules + " --events " + data("audit/benign.json"));
@@ -140,7 +152,8 @@ TEST(VigilctlTest, SampleRulesCatchTheStory) {
 
 TEST(VigilctlTest, FalcoStableRulesFireOnTheStoryEvents) {
   REQUIRE_REFERENCE();
-  CliResult r = run_cli("test --rules " + reference("falco_rules.yaml") + " --events " + data("syscall/story.jsonl"));
+  CliResult r = run_cli("test --rules " + reference("falco_rules.yaml") + " --events " +
+                        data("syscall/story.jsonl"));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("2  Terminal shell in container"));
   EXPECT_THAT(r.out, HasSubstr("1  Read sensitive file untrusted"));

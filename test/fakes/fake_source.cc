@@ -78,7 +78,11 @@ const fields::EventSource& fake_source() {
     return r;
   }();
   static const fields::EventSource source{
-      "fake", registry, "fake.type", kTypes.size(), type_id,
+      "fake",
+      registry,
+      "fake.type",
+      kTypes.size(),
+      type_id,
       [](uint16_t id) { return id < kTypes.size() ? kTypes[id] : std::string_view(); },
       [](const void* e) { return ev(e).type; }};
   return source;

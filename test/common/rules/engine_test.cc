@@ -38,7 +38,9 @@ TEST(EngineTest, StringComparisons) {
   EXPECT_FALSE(eval("fake.name startswith Shell", e));
   EXPECT_TRUE(eval("fake.name endswith Shell", e));
   EXPECT_FALSE(eval("fake.name endswith Bash", e));
-  EXPECT_TRUE(eval("fake.name < Zed and fake.name > Ash and fake.name <= Bash-Shell and fake.name >= Bash-Shell", e));
+  EXPECT_TRUE(eval(
+      "fake.name < Zed and fake.name > Ash and fake.name <= Bash-Shell and fake.name >= Bash-Shell",
+      e));
   // bcontains / bstartswith take hex bytes: "sh-" = 73 68 2d, "Ba" = 42 61.
   EXPECT_TRUE(eval("fake.name bcontains 73682d", e));
   EXPECT_FALSE(eval("fake.name bcontains 7a7a", e));
@@ -58,7 +60,8 @@ TEST(EngineTest, GlobAndRegex) {
   // regex is a full match, as in Falco
   EXPECT_FALSE(eval("fake.name regex python", e));
   EXPECT_TRUE(eval("fake.name regex \".*python.*\"", e));
-  EXPECT_NE(compile_error("fake.name regex \"(unclosed\"").find("invalid regular expression"), std::string::npos);
+  EXPECT_NE(compile_error("fake.name regex \"(unclosed\"").find("invalid regular expression"),
+            std::string::npos);
   EXPECT_TRUE(rules::glob_match("a*b*c", "axxbyyc", false));
   EXPECT_FALSE(rules::glob_match("a*b*c", "axxbyy", false));
   EXPECT_TRUE(rules::glob_match("[!a]x", "bx", false));
@@ -99,7 +102,8 @@ TEST(EngineTest, Numbers) {
   EXPECT_TRUE(eval("fake.num > 15 and fake.num != 17", e));
   e.has_num = false;
   EXPECT_FALSE(eval("fake.num >= 0", e));
-  EXPECT_NE(compile_error("fake.num contains 1").find("operator 'contains' does not apply to numeric field 'fake.num'"),
+  EXPECT_NE(compile_error("fake.num contains 1")
+                .find("operator 'contains' does not apply to numeric field 'fake.num'"),
             std::string::npos);
   EXPECT_NE(compile_error("fake.num = abc").find("'abc' is not a number"), std::string::npos);
 }
@@ -129,7 +133,7 @@ TEST(EngineTest, BooleansAndAddresses) {
 TEST(EngineTest, ListFieldsTakeOnlyInIntersectsExists) {
   FakeEvent e;
   e.tags = {"a", "b"};
-  EXPECT_TRUE(eval("fake.tags in (a, b, c)", e));   // every value in the set
+  EXPECT_TRUE(eval("fake.tags in (a, b, c)", e));  // every value in the set
   EXPECT_FALSE(eval("fake.tags in (a, c)", e));
   EXPECT_TRUE(eval("fake.tags intersects (b, z)", e));  // any value in the set
   EXPECT_FALSE(eval("fake.tags intersects (y, z)", e));

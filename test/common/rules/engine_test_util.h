@@ -46,9 +46,9 @@ inline Compiled compile_text(const std::string& yaml, const std::string& file = 
 
 // One rule named "r" with the given condition on the fake source.
 inline Compiled compile_condition(const std::string& condition, const std::string& prelude = "") {
-  std::string yaml = prelude +
-                     "- rule: r\n  desc: d\n  condition: '" + condition +
-                     "'\n  output: o\n  priority: WARNING\n  source: fake\n  warn_evttypes: false\n";
+  std::string yaml =
+      prelude + "- rule: r\n  desc: d\n  condition: '" + condition +
+      "'\n  output: o\n  priority: WARNING\n  source: fake\n  warn_evttypes: false\n";
   return compile_text(yaml);
 }
 

@@ -37,7 +37,8 @@ TEST(ParserTest, ChecksAndOperators) {
             "(fd.num <= 0 and fd.num < 1 and fd.num > 2 and fd.num != 3)");
   for (const char* op : {"contains", "icontains", "bcontains", "startswith", "bstartswith",
                          "endswith", "glob", "iglob", "regex"}) {
-    EXPECT_EQ(parse_ok(std::string("fd.name ") + op + " /etc"), std::string("fd.name ") + op + " /etc");
+    EXPECT_EQ(parse_ok(std::string("fd.name ") + op + " /etc"),
+              std::string("fd.name ") + op + " /etc");
   }
   EXPECT_EQ(parse_ok("fd.name exists"), "fd.name exists");
   EXPECT_EQ(parse_ok("fd.name pmatch (/etc, /usr)"), "fd.name pmatch (/etc, /usr)");
@@ -54,7 +55,8 @@ TEST(ParserTest, ValuesQuotedBareAndEscaped) {
   EXPECT_EQ(parse_ok("fd.typechar='f'"), "fd.typechar = \"f\"");
   EXPECT_EQ(parse_ok(R"(proc.name = "say \"hi\"")"), R"(proc.name = "say \"hi\"")");
   EXPECT_EQ(parse_ok(R"(proc.name regex 'a\.b')"), R"(proc.name regex "a\\.b")");
-  EXPECT_EQ(parse_ok("proc.name in (\"(systemd)\", 'x y', z)"), "proc.name in (\"(systemd)\", \"x y\", z)");
+  EXPECT_EQ(parse_ok("proc.name in (\"(systemd)\", 'x y', z)"),
+            "proc.name in (\"(systemd)\", \"x y\", z)");
 }
 
 TEST(ParserTest, FieldArgumentsTransformersAndVal) {

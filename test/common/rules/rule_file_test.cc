@@ -19,15 +19,17 @@ FakeEvent named(const std::string& name, uint16_t type = 0) {
 constexpr const char* kRule = "  desc: d\n  output: o\n  priority: Warning\n  source: fake\n";
 
 TEST(RuleFileTest, MacrosAndNestedMacros) {
-  auto c = compile_text(std::string(
-      "- macro: is_shell\n  condition: fake.name in (bash, sh)\n"
-      "- macro: shell_alpha\n  condition: is_shell and fake.type = alpha\n"
-      "- rule: r\n  condition: shell_alpha\n") + kRule);
+  auto c =
+      compile_text(std::string("- macro: is_shell\n  condition: fake.name in (bash, sh)\n"
+                               "- macro: shell_alpha\n  condition: is_shell and fake.type = alpha\n"
+                               "- rule: r\n  condition: shell_alpha\n") +
+                   kRule);
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_TRUE(c.fires(named("sh", 0)));
   EXPECT_FALSE(c.fires(named("sh", 1)));
   EXPECT_FALSE(c.fires(named("zsh", 0)));
-  EXPECT_EQ(c.out.statuses[0].expanded_condition, "(fake.name in (bash, sh) and fake.type = alpha)");
+  EXPECT_EQ(c.out.statuses[0].expanded_condition,
+            "(fake.name in (bash, sh) and fake.type = alpha)");
 }
 
 TEST(RuleFileTest, MacroDefinedAfterUseAndUndefinedMacro) {
@@ -37,28 +39,34 @@ TEST(RuleFileTest, MacroDefinedAfterUseAndUndefinedMacro) {
   EXPECT_TRUE(c.fires(named("x")));
 
   c = compile_text(std::string("- rule: r\n  condition: fake.name = x and nowhere\n") + kRule);
-  EXPECT_THAT(c.all_diagnostics(), HasSubstr("rules.yaml:2:32: error: rule 'r': undefined macro 'nowhere'"));
+  EXPECT_THAT(c.all_diagnostics(),
+              HasSubstr("rules.yaml:2:32: error: rule 'r': undefined macro 'nowhere'"));
 }
 
 TEST(RuleFileTest, MacroCycleIsAnError) {
-  auto c = compile_text(std::string(
-      "- macro: a\n  condition: b\n- macro: b\n  condition: a\n- rule: r\n  condition: a\n") + kRule);
+  auto c = compile_text(
+      std::string(
+          "- macro: a\n  condition: b\n- macro: b\n  condition: a\n- rule: r\n  condition: a\n") +
+      kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("refers to itself (a -> b -> a)"));
 }
 
 TEST(RuleFileTest, ListsOfListsAndQuotedItems) {
-  auto c = compile_text(std::string(
-      "- list: inner\n  items: [b, c]\n"
-      "- list: outer\n  items: [a, inner, '\"inner\"', '\"(systemd)\"']\n"
-      "- rule: r\n  condition: fake.name in (outer, d)\n") + kRule);
+  auto c =
+      compile_text(std::string("- list: inner\n  items: [b, c]\n"
+                               "- list: outer\n  items: [a, inner, '\"inner\"', '\"(systemd)\"']\n"
+                               "- rule: r\n  condition: fake.name in (outer, d)\n") +
+                   kRule);
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
-  for (const char* n : {"a", "b", "c", "d", "inner", "(systemd)"}) EXPECT_TRUE(c.fires(named(n))) << n;
+  for (const char* n : {"a", "b", "c", "d", "inner", "(systemd)"})
+    EXPECT_TRUE(c.fires(named(n))) << n;
   EXPECT_FALSE(c.fires(named("outer")));
   EXPECT_FALSE(c.fires(named("\"(systemd)\"")));
 }
 
 TEST(RuleFileTest, ListNameWithoutParentheses) {
-  auto c = compile_text(std::string("- list: l\n  items: [a]\n- rule: r\n  condition: fake.name in l\n") + kRule);
+  auto c = compile_text(
+      std::string("- list: l\n  items: [a]\n- rule: r\n  condition: fake.name in l\n") + kRule);
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_TRUE(c.fires(named("a")));
   c = compile_text(std::string("- rule: r\n  condition: fake.name in missing\n") + kRule);
@@ -67,24 +75,25 @@ TEST(RuleFileTest, ListNameWithoutParentheses) {
 
 TEST(RuleFileTest, ListCycleIsAnError) {
   auto c = compile_text(std::string("- list: a\n  items: [b]\n- list: b\n  items: [a]\n"
-                                    "- rule: r\n  condition: fake.name in (a)\n") + kRule);
+                                    "- rule: r\n  condition: fake.name in (a)\n") +
+                        kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("contains itself"));
 }
 
 TEST(RuleFileTest, ExceptionsWithFieldTuples) {
-  auto c = compile_text(std::string(
-      "- list: allowed_paths\n  items: [/tmp, /var/tmp]\n"
-      "- rule: r\n  condition: fake.name exists\n"
-      "  exceptions:\n"
-      "    - name: by_name_and_path\n"
-      "      fields: [fake.name, fake.path]\n"
-      "      comps: [=, pmatch]\n"
-      "      values:\n"
-      "        - [apt, [/var/lib/apt]]\n"
-      "        - [pip, allowed_paths]\n"
-      "    - name: by_num\n"
-      "      fields: [fake.num]\n"
-      "      values: [[42]]\n") + kRule);
+  auto c = compile_text(std::string("- list: allowed_paths\n  items: [/tmp, /var/tmp]\n"
+                                    "- rule: r\n  condition: fake.name exists\n"
+                                    "  exceptions:\n"
+                                    "    - name: by_name_and_path\n"
+                                    "      fields: [fake.name, fake.path]\n"
+                                    "      comps: [=, pmatch]\n"
+                                    "      values:\n"
+                                    "        - [apt, [/var/lib/apt]]\n"
+                                    "        - [pip, allowed_paths]\n"
+                                    "    - name: by_num\n"
+                                    "      fields: [fake.num]\n"
+                                    "      values: [[42]]\n") +
+                        kRule);
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   FakeEvent e = named("apt");
   e.path = "/var/lib/apt/lists";
@@ -102,9 +111,11 @@ TEST(RuleFileTest, ExceptionsWithFieldTuples) {
 }
 
 TEST(RuleFileTest, SingleFieldExceptionDefaultsToIn) {
-  auto c = compile_text(std::string(
-      "- rule: r\n  condition: fake.name exists\n"
-      "  exceptions:\n    - name: names\n      fields: fake.name\n      values: [a, b]\n") + kRule);
+  auto c = compile_text(
+      std::string(
+          "- rule: r\n  condition: fake.name exists\n"
+          "  exceptions:\n    - name: names\n      fields: fake.name\n      values: [a, b]\n") +
+      kRule);
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_FALSE(c.fires(named("a")));
   EXPECT_FALSE(c.fires(named("b")));
@@ -113,31 +124,34 @@ TEST(RuleFileTest, SingleFieldExceptionDefaultsToIn) {
 }
 
 TEST(RuleFileTest, ExceptionErrors) {
-  auto c = compile_text(std::string(
-      "- rule: r\n  condition: fake.name exists\n  exceptions:\n"
-      "    - name: e\n      fields: [fake.name, fake.num]\n      comps: [=]\n") + kRule);
+  auto c = compile_text(
+      std::string("- rule: r\n  condition: fake.name exists\n  exceptions:\n"
+                  "    - name: e\n      fields: [fake.name, fake.num]\n      comps: [=]\n") +
+      kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("different lengths"));
-  c = compile_text(std::string(
-      "- rule: r\n  condition: fake.name exists\n  exceptions:\n"
-      "    - name: e\n      fields: [fake.name]\n      comps: [like]\n") + kRule);
+  c = compile_text(std::string("- rule: r\n  condition: fake.name exists\n  exceptions:\n"
+                               "    - name: e\n      fields: [fake.name]\n      comps: [like]\n") +
+                   kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("unknown comparison operator 'like'"));
-  c = compile_text(std::string(
-      "- rule: r\n  condition: fake.name exists\n  exceptions:\n"
-      "    - name: e\n      fields: [fake.nope]\n      values: [[x]]\n") + kRule);
+  c = compile_text(std::string("- rule: r\n  condition: fake.name exists\n  exceptions:\n"
+                               "    - name: e\n      fields: [fake.nope]\n      values: [[x]]\n") +
+                   kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("unknown field 'fake.nope'"));
 }
 
 TEST(RuleFileTest, OverrideAppendAndReplace) {
-  auto c = compile_text(std::string(
-      "- list: names\n  items: [a]\n"
-      "- macro: m\n  condition: fake.name in (names)\n"
-      "- rule: r\n  condition: m\n") + kRule +
+  auto c = compile_text(
+      std::string("- list: names\n  items: [a]\n"
+                  "- macro: m\n  condition: fake.name in (names)\n"
+                  "- rule: r\n  condition: m\n") +
+      kRule +
       "- list: names\n  items: [b]\n  override:\n    items: append\n"
       "- macro: m\n  condition: or fake.name = c\n  override:\n    condition: append\n"
       "- rule: r\n  condition: and fake.type = alpha\n  priority: ERROR\n"
       "  override:\n    condition: append\n    priority: replace\n    exceptions: append\n"
       "  exceptions:\n    - name: not_a\n      fields: fake.name\n      values: [a]\n"
-      "- rule: r\n  exceptions:\n    - name: not_a\n      values: [b]\n  override:\n    exceptions: append\n");
+      "- rule: r\n  exceptions:\n    - name: not_a\n      values: [b]\n  override:\n    "
+      "exceptions: append\n");
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_FALSE(c.fires(named("a")));  // excepted
   EXPECT_FALSE(c.fires(named("b")));  // excepted by the appended value
@@ -146,16 +160,18 @@ TEST(RuleFileTest, OverrideAppendAndReplace) {
   ASSERT_FALSE(c.out.rule_set->source("fake")->rules().empty());
   EXPECT_EQ(c.out.rule_set->source("fake")->rules()[0].priority, rules::Priority::kError);
 
-  c = compile_text(std::string("- list: names\n  items: [a]\n- rule: r\n  condition: fake.name in (names)\n") +
-                   kRule + "- list: names\n  items: [z]\n  override:\n    items: replace\n");
+  c = compile_text(
+      std::string("- list: names\n  items: [a]\n- rule: r\n  condition: fake.name in (names)\n") +
+      kRule + "- list: names\n  items: [z]\n  override:\n    items: replace\n");
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_FALSE(c.fires(named("a")));
   EXPECT_TRUE(c.fires(named("z")));
 }
 
 TEST(RuleFileTest, DeprecatedAppendTrue) {
-  auto c = compile_text(std::string(
-      "- list: names\n  items: [a]\n- rule: r\n  condition: fake.name in (names)\n") + kRule +
+  auto c = compile_text(
+      std::string("- list: names\n  items: [a]\n- rule: r\n  condition: fake.name in (names)\n") +
+      kRule +
       "- list: names\n  items: [b]\n  append: true\n"
       "- rule: r\n  condition: and fake.num = 1\n  append: true\n");
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
@@ -174,7 +190,8 @@ TEST(RuleFileTest, OverrideErrors) {
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("must be 'append' or 'replace'"));
   c = compile_text(std::string("- rule: r\n  condition: fake.name = a\n") + kRule +
                    "- rule: r\n  condition: x\n  output: y\n  override:\n    condition: append\n");
-  EXPECT_THAT(c.all_diagnostics(), HasSubstr("key 'output' is set but not listed under 'override'"));
+  EXPECT_THAT(c.all_diagnostics(),
+              HasSubstr("key 'output' is set but not listed under 'override'"));
   c = compile_text(std::string("- rule: r\n  condition: fake.name = a\n") + kRule +
                    "- rule: r\n  priority: ERROR\n  override:\n    priority: append\n");
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("cannot be overridden with 'append'"));
@@ -195,11 +212,16 @@ TEST(RuleFileTest, EnabledToggleAndDisabledRulesStillValidated) {
 TEST(RuleFileTest, PriorityAnyCaseAndUnknown) {
   for (const char* p : {"emergency", "ALERT", "Critical", "error", "WARNING", "notice", "INFO",
                         "informational", "debug"}) {
-    auto c = compile_text(std::string("- rule: r\n  condition: fake.name = a\n  desc: d\n  output: o\n  source: fake\n  priority: ") + p + "\n");
+    auto c = compile_text(std::string("- rule: r\n  condition: fake.name = a\n  desc: d\n  output: "
+                                      "o\n  source: fake\n  priority: ") +
+                          p + "\n");
     EXPECT_FALSE(c.has_errors()) << p << c.all_diagnostics();
   }
-  auto c = compile_text("- rule: r\n  condition: fake.name = a\n  desc: d\n  output: o\n  source: fake\n  priority: urgent\n");
-  EXPECT_THAT(c.all_diagnostics(), HasSubstr("rules.yaml:6:13: error: rule 'r': unknown priority 'urgent'"));
+  auto c = compile_text(
+      "- rule: r\n  condition: fake.name = a\n  desc: d\n  output: o\n  source: fake\n  priority: "
+      "urgent\n");
+  EXPECT_THAT(c.all_diagnostics(),
+              HasSubstr("rules.yaml:6:13: error: rule 'r': unknown priority 'urgent'"));
 }
 
 TEST(RuleFileTest, MissingKeysUnknownKeysAndBadYaml) {
@@ -207,12 +229,15 @@ TEST(RuleFileTest, MissingKeysUnknownKeysAndBadYaml) {
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("missing 'output'"));
   c = compile_text(std::string("- rule: r\n  condition: fake.name = a\n  colour: blue\n") + kRule);
   EXPECT_FALSE(c.has_errors());
-  EXPECT_THAT(c.all_diagnostics(), HasSubstr("rules.yaml:3:3: warning: rule 'r': unknown key 'colour' ignored"));
+  EXPECT_THAT(c.all_diagnostics(),
+              HasSubstr("rules.yaml:3:3: warning: rule 'r': unknown key 'colour' ignored"));
   c = compile_text("- rule: r\n  condition: [unclosed\n");
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("invalid YAML"));
   c = compile_text("- required_engine_version: 99.0.0\n");
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("require engine version 99.0.0"));
-  c = compile_text("- required_engine_version: 0.31.0\n- required_plugin_versions:\n  - name: container\n    version: 0.4.0\n");
+  c = compile_text(
+      "- required_engine_version: 0.31.0\n- required_plugin_versions:\n  - name: container\n    "
+      "version: 0.4.0\n");
   EXPECT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_EQ(c.defs.required_plugins.at(0), "container 0.4.0");
 }
@@ -226,13 +251,15 @@ TEST(RuleFileTest, ErrorPositionsInFoldedConditions) {
       "    and (fake.num = 1\n"
       "    or fake.name in (b c)\n"
       "  output: o\n  priority: ERROR\n  source: fake\n");
-  EXPECT_THAT(c.all_diagnostics(), HasSubstr("rules.yaml:6:24: error: rule 'r': expected ',' or ')' in list, found 'c'"));
+  EXPECT_THAT(
+      c.all_diagnostics(),
+      HasSubstr("rules.yaml:6:24: error: rule 'r': expected ',' or ')' in list, found 'c'"));
 }
 
 TEST(RuleFileTest, EventTypeIndexAndWarning) {
-  auto c = compile_text(std::string(
-      "- rule: alpha_only\n  condition: fake.type = alpha and fake.name = x\n") + kRule +
-      "- rule: not_beta\n  condition: not fake.type in (beta) and fake.name = x\n" + kRule +
+  auto c = compile_text(
+      std::string("- rule: alpha_only\n  condition: fake.type = alpha and fake.name = x\n") +
+      kRule + "- rule: not_beta\n  condition: not fake.type in (beta) and fake.name = x\n" + kRule +
       "- rule: any\n  condition: fake.name = x\n" + kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("rule 'any': condition does not restrict fake.type"));
   EXPECT_THAT(c.all_diagnostics(), ::testing::Not(HasSubstr("rule 'alpha_only': condition")));
@@ -249,8 +276,10 @@ TEST(RuleFileTest, EventTypeIndexAndWarning) {
 TEST(RuleFileTest, OutputTemplateAndFalcoJson) {
   auto c = compile_text(
       "- rule: Shell\n  desc: d\n  condition: fake.name = bash\n"
-      "  output: 'Shell (name=%fake.name up=%toupper(fake.name) num=%fake.num path=%fake.path any1=%fake.any[1] tags=%fake.tags) 100%'\n"
-      "  priority: NOTICE\n  source: fake\n  tags: [shell, mitre_execution]\n  warn_evttypes: false\n");
+      "  output: 'Shell (name=%fake.name up=%toupper(fake.name) num=%fake.num path=%fake.path "
+      "any1=%fake.any[1] tags=%fake.tags) 100%'\n"
+      "  priority: NOTICE\n  source: fake\n  tags: [shell, mitre_execution]\n  warn_evttypes: "
+      "false\n");
   ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
   FakeEvent e = named("bash");
   e.num = 7;
@@ -271,7 +300,9 @@ TEST(RuleFileTest, OutputTemplateAndFalcoJson) {
   EXPECT_THAT(json, HasSubstr("\"tags\":[\"shell\",\"mitre_execution\"]"));
   EXPECT_THAT(json, HasSubstr("\"source\":\"fake\""));
 
-  c = compile_text(std::string("- rule: r\n  condition: fake.name = a\n  output: bad %fake.nope\n  desc: d\n  priority: Warning\n  source: fake\n"));
+  c =
+      compile_text(std::string("- rule: r\n  condition: fake.name = a\n  output: bad %fake.nope\n  "
+                               "desc: d\n  priority: Warning\n  source: fake\n"));
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("output: unknown field 'fake.nope'"));
 }
 
@@ -307,14 +338,17 @@ TEST(RuleFileTest, SecurityRuleObjects) {
 TEST(RuleFileTest, UnusedMacroAndListWarnings) {
   auto c = compile_text(std::string("- macro: unused_m\n  condition: fake.name = a\n"
                                     "- list: unused_l\n  items: [a]\n"
-                                    "- rule: r\n  condition: fake.name = b\n") + kRule);
+                                    "- rule: r\n  condition: fake.name = b\n") +
+                        kRule);
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("warning: macro 'unused_m': not referred to"));
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("warning: list 'unused_l': not referred to"));
   EXPECT_FALSE(c.has_errors());
 }
 
 TEST(RuleFileTest, SkipIfUnknownFilter) {
-  auto c = compile_text(std::string("- rule: r\n  condition: fake.future = a\n  skip-if-unknown-filter: true\n") + kRule);
+  auto c = compile_text(
+      std::string("- rule: r\n  condition: fake.future = a\n  skip-if-unknown-filter: true\n") +
+      kRule);
   EXPECT_FALSE(c.has_errors()) << c.all_diagnostics();
   EXPECT_THAT(c.all_diagnostics(), HasSubstr("skip-if-unknown-filter"));
 }
@@ -325,12 +359,11 @@ TEST(RuleFileTest, SkipIfUnknownFilter) {
 namespace vigil::testing {
 namespace {
 TEST(RuleFileTest, SharedMacroChecksCompileOnceAndEvaluateCorrectly) {
-  auto c = compile_text(std::string(
-      "- macro: m\n  condition: fake.name = x and fake.num > 1\n"
-      "- rule: r1\n  condition: m and fake.type = alpha\n") + kRule +
-      "- rule: r2\n  condition: not m and fake.type = alpha\n" + kRule +
-      "- rule: broken\n  condition: m and fake.nope = 1\n" + kRule +
-      "- rule: r3\n  condition: fake.type = alpha and m\n" + kRule);
+  auto c = compile_text(std::string("- macro: m\n  condition: fake.name = x and fake.num > 1\n"
+                                    "- rule: r1\n  condition: m and fake.type = alpha\n") +
+                        kRule + "- rule: r2\n  condition: not m and fake.type = alpha\n" + kRule +
+                        "- rule: broken\n  condition: m and fake.nope = 1\n" + kRule +
+                        "- rule: r3\n  condition: fake.type = alpha and m\n" + kRule);
   ASSERT_EQ(c.out.statuses.size(), 4u);
   EXPECT_FALSE(c.out.statuses[2].accepted);
   // fake.name = x, fake.num > 1, fake.type = alpha: three distinct checks for three rules.
