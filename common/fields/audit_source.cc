@@ -27,6 +27,7 @@ const EventSource& audit_source() {
       .name = "k8s_audit",
       .fields = &audit_registry(),
       .type_field = {},
+      .namespace_field = "ka.target.namespace",
   };
   return source;
 }

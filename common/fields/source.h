@@ -22,6 +22,10 @@ struct EventSource {
   int (*type_id)(std::string_view name) = nullptr;  // -1 when unknown
   std::string_view (*type_name)(uint16_t id) = nullptr;
   uint16_t (*event_type)(const void* event) = nullptr;
+
+  // The field naming the Kubernetes namespace an event belongs to; a tenant's rule is limited
+  // to events where it equals the rule's namespace. Empty: the source has no namespaces.
+  std::string_view namespace_field;
 };
 
 // Defined in syscall_source.cc and audit_source.cc.

@@ -34,6 +34,7 @@ const EventSource& syscall_source() {
       .type_id = &syscall_type_id,
       .type_name = [](uint16_t id) { return syscall_type_name(id); },
       .event_type = &syscall_event_type,
+      .namespace_field = "k8s.ns.name",
   };
   return source;
 }

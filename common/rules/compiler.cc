@@ -736,9 +736,16 @@ void Compiler::compile_rule(const RuleDef& rule, RuleStatus& status) {
   }
   if (!rule.cluster_scope && !rule.object_namespace.empty()) {
     // A tenant's rule sees only its namespace (DESIGN.md §2).
+    if (src->namespace_field.empty()) {
+      report(rule.pos,
+             "source '" + rule.source +
+                 "' has no namespaces; a rule outside the cluster namespace cannot use it",
+             false);
+      return;
+    }
     auto scoped = std::make_unique<Node>(Node{Node::Kind::kAnd, expanded->pos});
     auto check = std::make_unique<Node>(Node{Node::Kind::kCheck, rule.pos});
-    check->field.name = rule.source == "k8s_audit" ? "ka.target.namespace" : "k8s.ns.name";
+    check->field.name = std::string(src->namespace_field);
     check->op = Op::kEq;
     check->rhs.kind = ast::Rhs::Kind::kValue;
     check->rhs.values.push_back(ast::Value{rule.object_namespace, true, rule.pos});

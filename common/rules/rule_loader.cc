@@ -86,8 +86,13 @@ const std::set<std::string, std::less<>> kValidComps = {
 class RuleLoader::FileContext {
  public:
   FileContext(RuleDefs& defs, Diagnostics& diags, std::string name, std::string_view text,
-              bool builtin)
-      : defs_(defs), diags_(diags), name_(std::move(name)), text_(text), builtin_(builtin) {
+              bool builtin, const LoadOptions& options)
+      : defs_(defs),
+        diags_(diags),
+        name_(std::move(name)),
+        text_(text),
+        builtin_(builtin),
+        options_(options) {
     file_ = static_cast<uint16_t>(defs_.files.size());
     defs_.files.push_back(name_);
     line_starts_.push_back(0);
@@ -148,6 +153,7 @@ class RuleLoader::FileContext {
   std::string name_;
   std::string_view text_;
   bool builtin_;
+  const LoadOptions& options_;
   uint16_t file_ = 0;
   std::vector<size_t> line_starts_;
   bool ok_ = true;
@@ -159,6 +165,20 @@ MappedText RuleLoader::FileContext::map_scalar(const YAML::Node& n,
   out.text = value;
   out.pos.resize(value.size() + 1);
   const YAML::Mark m = n.Mark();
+  if (options_.positions_in_values) {
+    ast::Pos p{1, 1, file_};
+    for (size_t i = 0; i < value.size(); ++i) {
+      out.pos[i] = p;
+      if (value[i] == '\n') {
+        ++p.line;
+        p.col = 1;
+      } else {
+        ++p.col;
+      }
+    }
+    out.pos[value.size()] = p;
+    return out;
+  }
   if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= text_.size()) {
     ast::Pos p = pos_of(n);
     for (size_t i = 0; i <= value.size(); ++i) {
@@ -900,7 +920,7 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
   }
   // DESIGN.md §2 scoping: the operator marks rules in its own namespace cluster-wide; a rule
   // loaded from a file is cluster-wide too. The operator sets cluster_scope=false for tenants.
-  def.cluster_scope = true;
+  def.cluster_scope = options_.cluster_namespace.empty() || ns == options_.cluster_namespace;
   RuleDef* existing = defs_.find_rule(name);
   if (existing && existing->object_namespace == ns) {
     error(doc, what, "defined twice");
@@ -910,7 +930,7 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
 }
 
 bool RuleLoader::load_text(const std::string& name, std::string_view text, bool builtin) {
-  FileContext ctx(defs_, diags_, name, text, builtin);
+  FileContext ctx(defs_, diags_, name, text, builtin, options_);
   return ctx.load();
 }
 

@@ -16,9 +16,20 @@ namespace vigil::rules {
 // Highest Falco engine version whose rule files Vigil reads (`required_engine_version`).
 inline constexpr std::string_view kEngineVersion = "0.57.0";
 
+struct LoadOptions {
+  // SecurityRules in this namespace apply to the whole cluster; those in any other namespace see
+  // only events of their own namespace (DESIGN.md §2). Empty: every rule is cluster-wide (rule
+  // files, vigilctl).
+  std::string cluster_namespace;
+  // Report positions inside each value (condition line:col) rather than in the file. For
+  // objects read back from the API server, whose JSON text means nothing to the user.
+  bool positions_in_values = false;
+};
+
 class RuleLoader {
  public:
-  RuleLoader(RuleDefs& defs, Diagnostics& diags) : defs_(defs), diags_(diags) {}
+  RuleLoader(RuleDefs& defs, Diagnostics& diags, LoadOptions options = {})
+      : defs_(defs), diags_(diags), options_(std::move(options)) {}
 
   // Loads one file's text: a Falco rules file (a YAML sequence of list/macro/rule items) or one
   // or more SecurityRule documents (`kind: SecurityRule`, or a `kind: List` of them). Returns
@@ -32,6 +43,7 @@ class RuleLoader {
   class FileContext;
   RuleDefs& defs_;
   Diagnostics& diags_;
+  LoadOptions options_;
 };
 
 }  // namespace vigil::rules

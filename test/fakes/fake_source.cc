@@ -14,7 +14,7 @@ const FakeEvent& ev(const void* e) { return *static_cast<const FakeEvent*>(e); }
 
 constexpr std::array<std::string_view, 3> kTypes = {"alpha", "beta", "gamma"};
 
-const std::array<FieldInfo, 11> kFields = {{
+const std::array<FieldInfo, 12> kFields = {{
     {"fake.type", FieldType::kString, fields::kNone, "event type",
      [](const void* e, const FieldArg&, ValueWriter& w) { w.str(kTypes[ev(e).type]); }},
     {"fake.name", FieldType::kString, fields::kNone, "a name",
@@ -61,6 +61,10 @@ const std::array<FieldInfo, 11> kFields = {{
      }},
     {"fake.time", FieldType::kNumber, fields::kNone, "event time",
      [](const void* e, const FieldArg&, ValueWriter& w) { w.num(ev(e).time_ns); }},
+    {"fake.ns", FieldType::kString, fields::kNone, "namespace",
+     [](const void* e, const FieldArg&, ValueWriter& w) {
+       if (!ev(e).ns.empty()) w.str(ev(e).ns);
+     }},
 }};
 
 int type_id(std::string_view name) {
@@ -84,7 +88,8 @@ const fields::EventSource& fake_source() {
       kTypes.size(),
       type_id,
       [](uint16_t id) { return id < kTypes.size() ? kTypes[id] : std::string_view(); },
-      [](const void* e) { return ev(e).type; }};
+      [](const void* e) { return ev(e).type; },
+      "fake.ns"};
   return source;
 }
 

@@ -23,6 +23,7 @@ struct FakeEvent {
   std::vector<std::string> names;  // fake.any (multi-valued, not a list): any value matches
   std::vector<std::pair<std::string, std::string>> kv;  // fake.kv[key]
   int64_t time_ns = 0;                                  // fake.time
+  std::string ns;                                       // fake.ns: the event's namespace
 };
 
 const fields::EventSource& fake_source();

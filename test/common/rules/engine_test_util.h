@@ -34,9 +34,10 @@ struct Compiled {
   bool fires(const FakeEvent& e) const { return !matches(e).empty(); }
 };
 
-inline Compiled compile_text(const std::string& yaml, const std::string& file = "rules.yaml") {
+inline Compiled compile_text(const std::string& yaml, const std::string& file = "rules.yaml",
+                             rules::LoadOptions load_options = {}) {
   Compiled c;
-  rules::RuleLoader loader(c.defs, c.load_diags);
+  rules::RuleLoader loader(c.defs, c.load_diags, std::move(load_options));
   loader.load_text(file, yaml);
   rules::CompileOptions opts;
   opts.extra_sources.push_back(&fake_source());

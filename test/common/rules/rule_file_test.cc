@@ -404,3 +404,46 @@ TEST(RuleFileTest, MultiDocumentStreamsKeepLinesAndColumns) {
 }
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+constexpr const char* kTwoTenants =
+    "apiVersion: vigil.dev/v1alpha1\nkind: SecurityRule\nmetadata: {name: global, namespace: "
+    "vigil-system}\n"
+    "spec: {source: fake, condition: fake.name = x, output: o}\n"
+    "---\n"
+    "apiVersion: vigil.dev/v1alpha1\nkind: SecurityRule\nmetadata: {name: team, namespace: "
+    "team-a}\n"
+    "spec: {source: fake, condition: fake.name = x, output: o}\n";
+
+TEST(RuleFileTest, TenantRulesSeeOnlyTheirNamespace) {
+  rules::LoadOptions opts;
+  opts.cluster_namespace = "vigil-system";
+  auto c = compile_text(kTwoTenants, "objects.yaml", opts);
+  ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
+  FakeEvent e = named("x");
+  e.ns = "team-a";
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"global", "team"}));
+  e.ns = "team-b";
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"global"}));
+  e.ns = "";
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"global"}));
+  // Without a cluster namespace (rule files, vigilctl) every rule is cluster-wide.
+  c = compile_text(kTwoTenants);
+  e.ns = "team-b";
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"global", "team"}));
+}
+
+TEST(RuleFileTest, PositionsInValuesForObjectsFromTheApiServer) {
+  rules::LoadOptions opts;
+  opts.positions_in_values = true;
+  auto c = compile_text(
+      R"({"apiVersion":"vigil.dev/v1alpha1","kind":"SecurityRule","metadata":{"name":"r","namespace":"n"},)"
+      R"("spec":{"source":"fake","condition":"fake.name = a and\n(fake.num = 1 or","output":"o"}})",
+      "n/r", opts);
+  ASSERT_EQ(c.out.statuses.size(), 1u) << c.all_diagnostics();
+  EXPECT_EQ(c.out.statuses[0].message,
+            "2:17: expected a field, a macro or '(', found end of condition");
+}
+}  // namespace
+}  // namespace vigil::testing
