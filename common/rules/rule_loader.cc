@@ -862,7 +862,7 @@ void RuleLoader::FileContext::load_security_rule(const YAML::Node& doc) {
   }
   if (!get_string(spec, "output", what, def.output)) return;
   trim_right(def.output);
-  def.output_pos = pos_of(spec["output"]);
+  def.output_pos = options_.positions_in_values ? ast::Pos{1, 1, file_} : pos_of(spec["output"]);
   if (spec["description"]) get_string(spec, "description", what, def.desc);
   if (spec["priority"] && !get_string(spec, "priority", what, prio)) return;
   auto p = parse_priority(prio);
