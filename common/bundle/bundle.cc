@@ -1,9 +1,9 @@
 #include "common/bundle/bundle.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
+
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 namespace vigil::bundle {
 namespace {
@@ -55,7 +55,8 @@ Bundle render_bundle(std::vector<BundleObject> rules, std::vector<BundleObject> 
   }
   Json arr = Json::array();
   for (const auto& s : sinks) {
-    arr.push_back(Json{{"namespace", s.ns}, {"name", s.name}, {"generation", s.generation}, {"spec", spec_of(s)}});
+    arr.push_back(Json{
+        {"namespace", s.ns}, {"name", s.name}, {"generation", s.generation}, {"spec", spec_of(s)}});
   }
   b.sinks = arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   b.hash = sha256_hex(b.rules + '\0' + b.sinks);
@@ -76,7 +77,8 @@ Result<std::vector<BundleObject>> parse_bundle_rules(std::string_view rules) {
     Json doc = Json::parse(line, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("metadata") ||
         !doc["metadata"].is_object() || !doc.contains("spec")) {
-      return Error{"bundle rules line " + std::to_string(line_no) + ": not a SecurityRule document"};
+      return Error{"bundle rules line " + std::to_string(line_no) +
+                   ": not a SecurityRule document"};
     }
     const Json& meta = doc["metadata"];
     BundleObject o;

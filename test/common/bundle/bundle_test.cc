@@ -15,19 +15,23 @@ BundleObject rule(const std::string& ns, const std::string& name, const std::str
 }
 
 TEST(BundleTest, RenderingIsDeterministicAndHashFollowsContent) {
-  auto a = render_bundle({rule("b", "r2", "spawned_process"), rule("a", "r1", "spawned_process")}, {});
-  auto b = render_bundle({rule("a", "r1", "spawned_process"), rule("b", "r2", "spawned_process")}, {});
+  auto a =
+      render_bundle({rule("b", "r2", "spawned_process"), rule("a", "r1", "spawned_process")}, {});
+  auto b =
+      render_bundle({rule("a", "r1", "spawned_process"), rule("b", "r2", "spawned_process")}, {});
   EXPECT_EQ(a.rules, b.rules);
   EXPECT_EQ(a.hash, b.hash);
   EXPECT_EQ(a.hash.rfind("sha256:", 0), 0u);
   EXPECT_EQ(a.hash.size(), 7u + 64u);
   auto c = render_bundle({rule("a", "r1", "spawned_process and container")}, {});
   EXPECT_NE(a.hash, c.hash);
-  auto d = render_bundle({rule("a", "r1", "spawned_process")}, {BundleObject{"a", "s", 1, R"({"type":"stdout"})"}});
+  auto d = render_bundle({rule("a", "r1", "spawned_process")},
+                         {BundleObject{"a", "s", 1, R"({"type":"stdout"})"}});
   auto e = render_bundle({rule("a", "r1", "spawned_process")}, {});
   EXPECT_NE(d.hash, e.hash);
   EXPECT_EQ(d.sinks, R"([{"namespace":"a","name":"s","generation":1,"spec":{"type":"stdout"}}])");
-  EXPECT_EQ(sha256_hex(""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex(""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(BundleTest, RulesRoundTripAndLoadThroughTheEngine) {
