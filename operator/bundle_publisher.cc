@@ -1,0 +1,145 @@
+#include "operator/bundle_publisher.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/k8s/client.h"
+
+namespace vigil::op {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string base64(const std::string& in) {
+  static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += kChars[v >> 18];
+    out += kChars[(v >> 12) & 63];
+    out += kChars[(v >> 6) & 63];
+    out += kChars[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += kChars[v >> 18];
+    out += kChars[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += kChars[v >> 18];
+    out += kChars[(v >> 12) & 63];
+    out += kChars[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+Json labels() {
+  return Json{{"app.kubernetes.io/name", "vigil"}, {"app.kubernetes.io/component", "bundle"}};
+}
+
+}  // namespace
+
+Result<bool> BundlePublisher::write_credentials(const std::string& json, const std::string& hash) {
+  Json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata",
+                  {{"name", std::string(bundle::kSecretName)},
+                   {"namespace", ns_},
+                   {"labels", labels()},
+                   {"annotations", {{std::string(bundle::kHashAnnotation), hash}}}}},
+                 {"type", "Opaque"},
+                 {"data", {{std::string(bundle::kCredentialsKey), base64(json)}}}};
+  auto current = client_.get(k8s::secrets(), ns_, bundle::kSecretName);
+  if (!current.ok() && current.error_code() == k8s::kStatusNotFound) {
+    auto created = client_.create(k8s::secrets(), ns_, secret.dump());
+    if (!created.ok())
+      return Error{"creating Secret " + ns_ + "/" + std::string(bundle::kSecretName) + ": " +
+                       created.error(),
+                   created.error_code()};
+    return true;
+  }
+  if (!current.ok()) return Error{current.error(), current.error_code()};
+  Json cur = Json::parse(current.value(), nullptr, false);
+  if (!cur.is_discarded() && cur.contains("metadata") && cur["metadata"].contains("annotations") &&
+      cur["metadata"]["annotations"].value(std::string(bundle::kHashAnnotation), "") == hash) {
+    return false;
+  }
+  if (!cur.is_discarded() && cur.contains("metadata") &&
+      cur["metadata"].contains("resourceVersion"))
+    secret["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"];
+  auto updated = client_.update(k8s::secrets(), ns_, bundle::kSecretName, secret.dump());
+  if (!updated.ok()) return Error{"updating Secret: " + updated.error(), updated.error_code()};
+  return true;
+}
+
+Result<PublishResult> BundlePublisher::publish(
+    std::vector<bundle::BundleObject> rules, std::vector<bundle::BundleObject> sinks,
+    const std::map<std::string, std::map<std::string, std::string>>& credentials) {
+  const size_t rule_count = rules.size(), sink_count = sinks.size();
+  bundle::Bundle b = bundle::render_bundle(std::move(rules), std::move(sinks));
+  const std::string creds_json = Json(credentials).dump();
+  // The credentials count toward the content: a rotated Slack URL is a new bundle.
+  const std::string hash = bundle::sha256_hex(b.hash + '\0' + bundle::sha256_hex(creds_json));
+
+  auto current = client_.get(k8s::configmaps(), ns_, bundle::kConfigMapName);
+  int64_t generation = 0;
+  std::string resource_version;
+  if (current.ok()) {
+    Json cur = Json::parse(current.value(), nullptr, false);
+    if (!cur.is_discarded() && cur.contains("metadata")) {
+      const Json& meta = cur["metadata"];
+      resource_version = meta.value("resourceVersion", "");
+      if (meta.contains("annotations") && meta["annotations"].is_object()) {
+        const Json& ann = meta["annotations"];
+        try {
+          generation = std::stoll(ann.value(std::string(bundle::kGenerationAnnotation), "0"));
+        } catch (const std::exception&) {
+          generation = 0;  // an edited annotation restarts the count; agents compare hashes too
+        }
+        if (ann.value(std::string(bundle::kHashAnnotation), "") == hash) {
+          return PublishResult{false, generation, hash};
+        }
+      }
+    }
+  } else if (current.error_code() != k8s::kStatusNotFound) {
+    return Error{"reading ConfigMap " + ns_ + "/" + std::string(bundle::kConfigMapName) + ": " +
+                     current.error(),
+                 current.error_code()};
+  }
+  // Credentials first, so an agent that sees the new ConfigMap finds the matching Secret.
+  auto creds = write_credentials(creds_json, hash);
+  if (!creds.ok()) return Error{creds.error(), creds.error_code()};
+
+  ++generation;
+  Json cm = {
+      {"apiVersion", "v1"},
+      {"kind", "ConfigMap"},
+      {"metadata",
+       {{"name", std::string(bundle::kConfigMapName)},
+        {"namespace", ns_},
+        {"labels", labels()},
+        {"annotations",
+         {{std::string(bundle::kGenerationAnnotation), std::to_string(generation)},
+          {std::string(bundle::kHashAnnotation), hash}}}}},
+      {"data",
+       {{std::string(bundle::kRulesKey), b.rules}, {std::string(bundle::kSinksKey), b.sinks}}}};
+  Result<std::string> written = current.ok() ? ([&] {
+    cm["metadata"]["resourceVersion"] = resource_version;
+    return client_.update(k8s::configmaps(), ns_, bundle::kConfigMapName, cm.dump());
+  })()
+                                             : client_.create(k8s::configmaps(), ns_, cm.dump());
+  if (!written.ok()) {
+    return Error{"writing ConfigMap " + ns_ + "/" + std::string(bundle::kConfigMapName) + ": " +
+                     written.error(),
+                 written.error_code()};
+  }
+  spdlog::info("Published bundle generation {} ({} rules, {} sinks, {})", generation, rule_count,
+               sink_count, hash.substr(0, 19));
+  return PublishResult{true, generation, hash};
+}
+
+}  // namespace vigil::op

@@ -1,0 +1,161 @@
+#include "operator/controllers/alert_sink_controller.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/api/v1alpha1/types.h"
+#include "common/k8s/client.h"
+#include "operator/controllers/resources.h"
+
+namespace vigil::op {
+
+namespace api = vigil::api::v1alpha1;
+
+namespace {
+
+struct SecretUse {
+  std::string name;
+  std::string key;   // empty: the whole Secret
+  std::string path;  // the field that references it, for messages
+};
+
+std::vector<SecretUse> secret_uses(const api::AlertSinkSpec& spec) {
+  std::vector<SecretUse> uses;
+  auto endpoint = [&](const api::HttpEndpoint& e, const std::string& block) {
+    if (e.headers_secret_ref)
+      uses.push_back({e.headers_secret_ref->name, "", block + ".headersSecretRef"});
+    if (e.tls.ca_secret_ref)
+      uses.push_back(
+          {e.tls.ca_secret_ref->name, e.tls.ca_secret_ref->key, block + ".tls.caSecretRef"});
+    if (e.tls.client_cert_secret_ref)
+      uses.push_back({e.tls.client_cert_secret_ref->name, "", block + ".tls.clientCertSecretRef"});
+  };
+  if (spec.slack)
+    uses.push_back({spec.slack->webhook_secret_ref.name, spec.slack->webhook_secret_ref.key,
+                    "spec.slack.webhookSecretRef"});
+  if (spec.webhook) endpoint(spec.webhook->endpoint, "spec.webhook");
+  if (spec.falcosidekick) endpoint(spec.falcosidekick->endpoint, "spec.falcosidekick");
+  if (spec.alertmanager) endpoint(spec.alertmanager->endpoint, "spec.alertmanager");
+  return uses;
+}
+
+// Base64 decoding for Secret data (standard alphabet); false on malformed input.
+bool decode_base64(const std::string& in, std::string& out) {
+  static const std::string kChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out.clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    auto p = kChars.find(c);
+    if (p == std::string::npos) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(p);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string>& objects,
+                                                   bool write_status,
+                                                   std::chrono::sys_seconds now) {
+  SinkReconcileResult result;
+  for (const auto& text : objects) {
+    auto sink = api::parse_alert_sink(text);
+    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+    if (!sink.ok() || doc.is_discarded() || !doc.contains("spec")) {
+      spdlog::warn("Skipped an AlertSink that does not parse: {}",
+                   sink.ok() ? "no spec" : sink.error());
+      continue;
+    }
+    ++result.sinks;
+    const auto& meta = sink->metadata;
+    const std::string key = meta.namespace_ + "/" + meta.name;
+    std::vector<std::string> problems;
+    for (const auto& e : api::validate(sink.value())) problems.push_back(e.to_string());
+    std::map<std::string, std::string> creds;
+    if (problems.empty()) {
+      for (const auto& use : secret_uses(sink->spec)) {
+        auto secret = client_.get(k8s::secrets(), meta.namespace_, use.name);
+        if (!secret.ok()) {
+          problems.push_back(use.path + ": Secret " + meta.namespace_ + "/" + use.name +
+                             (secret.error_code() == k8s::kStatusNotFound
+                                  ? " not found"
+                                  : " unreadable: " + secret.error()));
+          continue;
+        }
+        nlohmann::json s = nlohmann::json::parse(secret.value(), nullptr, false);
+        const nlohmann::json* data =
+            (!s.is_discarded() && s.contains("data") && s["data"].is_object()) ? &s["data"]
+                                                                               : nullptr;
+        auto add = [&](const std::string& k, const nlohmann::json& v) {
+          std::string decoded;
+          if (v.is_string() && decode_base64(v.get<std::string>(), decoded))
+            creds[use.name + "/" + k] = decoded;
+        };
+        if (use.key.empty()) {
+          if (data)
+            for (auto it = data->begin(); it != data->end(); ++it) add(it.key(), it.value());
+        } else if (!data || !data->contains(use.key)) {
+          problems.push_back(use.path + ": Secret " + meta.namespace_ + "/" + use.name +
+                             " has no key '" + use.key + "'");
+        } else {
+          add(use.key, (*data)[use.key]);
+        }
+      }
+    }
+    const bool accepted = problems.empty();
+    std::string message = accepted ? "Valid" : problems.front();
+    for (size_t i = 1; i < problems.size(); ++i) message += "; " + problems[i];
+    if (accepted) {
+      ++result.accepted;
+      result.bundle_sinks.push_back(bundle::BundleObject{
+          meta.namespace_, meta.name, meta.generation,
+          doc["spec"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+      if (!creds.empty()) result.credentials[key] = std::move(creds);
+    }
+    api::AlertSinkStatus desired = sink->status;
+    desired.observed_generation = meta.generation;
+    api::set_condition(
+        desired.conditions,
+        api::Condition{std::string(api::kConditionAccepted),
+                       accepted ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
+                       meta.generation,
+                       {},
+                       accepted ? "Valid" : "InvalidSpec",
+                       message},
+        now);
+    if (!api::find_condition(desired.conditions, api::kConditionReady)) {
+      api::set_condition(desired.conditions,
+                         api::Condition{std::string(api::kConditionReady),
+                                        api::ConditionStatus::kUnknown,
+                                        meta.generation,
+                                        {},
+                                        "NoDeliveries",
+                                        "Nothing delivered yet"},
+                         now);
+    }
+    if (desired == sink->status || !write_status) continue;
+    auto patched = client_.patch_status(alert_sinks(), meta.namespace_, meta.name,
+                                        api::to_status_patch_json(desired, meta.resource_version));
+    if (!patched.ok()) {
+      ++result.status_failures;
+      if (patched.error_code() != k8s::kStatusConflict &&
+          patched.error_code() != k8s::kStatusNotFound)
+        spdlog::warn("Failed to write the status of AlertSink {}: {}", key, patched.error());
+      continue;
+    }
+    ++result.status_writes;
+    if (desired.conditions != sink->status.conditions)
+      spdlog::info("{} AlertSink {}: {}", accepted ? "Accepted" : "Rejected", key, message);
+  }
+  return result;
+}
+
+}  // namespace vigil::op

@@ -1,0 +1,42 @@
+#pragma once
+
+// Reconciles AlertSinks: validates each spec (the CRD's rules, again, for objects that predate
+// them) and that every Secret it references exists and has the key; sets Accepted; collects the
+// accepted sinks and their credentials for the bundle. Secrets are read, never logged.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/bundle/bundle.h"
+
+namespace vigil::k8s {
+class Client;
+}
+
+namespace vigil::op {
+
+struct SinkReconcileResult {
+  size_t sinks = 0;
+  size_t accepted = 0;
+  size_t status_writes = 0;
+  size_t status_failures = 0;
+  std::vector<bundle::BundleObject> bundle_sinks;
+  // "ns/name" -> {secret key ref "secret/key" -> value}: the bundle Secret's content.
+  std::map<std::string, std::map<std::string, std::string>> credentials;
+};
+
+class AlertSinkController {
+ public:
+  explicit AlertSinkController(k8s::Client& client) : client_(client) {}
+
+  // `objects`: every AlertSink as the API server returned it.
+  SinkReconcileResult reconcile(const std::vector<std::string>& objects, bool write_status,
+                                std::chrono::sys_seconds now);
+
+ private:
+  k8s::Client& client_;
+};
+
+}  // namespace vigil::op

@@ -1,0 +1,99 @@
+#include "operator/controllers/security_rule_controller.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/api/v1alpha1/types.h"
+#include "common/k8s/client.h"
+#include "operator/controllers/resources.h"
+#include "operator/controllers/rule_compilation.h"
+
+namespace vigil::op {
+
+namespace api = vigil::api::v1alpha1;
+
+RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::string>& objects,
+                                                      bool write_status,
+                                                      std::chrono::sys_seconds now) {
+  RuleReconcileResult result;
+  std::vector<api::SecurityRule> parsed;
+  std::vector<RuleObject> inputs;
+  for (const auto& text : objects) {
+    auto rule = api::parse_security_rule(text);
+    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+    if (!rule.ok() || doc.is_discarded() || !doc.contains("spec")) {
+      // The API server validated it against the CRD, so this is a bug or a newer schema.
+      spdlog::warn("Skipped a SecurityRule that does not parse: {}",
+                   rule.ok() ? "no spec" : rule.error());
+      continue;
+    }
+    inputs.push_back(
+        RuleObject{rule->metadata.namespace_, rule->metadata.name, rule->metadata.generation,
+                   doc["spec"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+    parsed.push_back(std::move(rule.value()));
+  }
+  RuleCompilation compiled = compile_security_rules(inputs, cluster_namespace_);
+  result.rules = parsed.size();
+  result.bundle_rules = std::move(compiled.accepted);
+  result.accepted = result.bundle_rules.size();
+
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    const api::SecurityRule& rule = parsed[i];
+    const RuleVerdict& v = compiled.verdicts[i];
+    api::SecurityRuleStatus desired = rule.status;
+    desired.observed_generation = rule.metadata.generation;
+    desired.expanded_condition = v.accepted ? v.expanded_condition : "";
+    api::set_condition(
+        desired.conditions,
+        api::Condition{std::string(api::kConditionAccepted),
+                       v.accepted ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
+                       rule.metadata.generation,
+                       {},
+                       v.reason,
+                       v.message},
+        now);
+    if (!v.accepted) {
+      api::set_condition(desired.conditions,
+                         api::Condition{std::string(api::kConditionProgrammed),
+                                        api::ConditionStatus::kFalse,
+                                        rule.metadata.generation,
+                                        {},
+                                        "NotAccepted",
+                                        "The rule does not compile, so no node runs it"},
+                         now);
+    } else if (!api::find_condition(desired.conditions, api::kConditionProgrammed) ||
+               api::find_condition(desired.conditions, api::kConditionProgrammed)->reason ==
+                   "NotAccepted") {
+      // Set on the first visit; the agents' reports turn it True or False.
+      api::set_condition(desired.conditions,
+                         api::Condition{std::string(api::kConditionProgrammed),
+                                        api::ConditionStatus::kUnknown,
+                                        rule.metadata.generation,
+                                        {},
+                                        "Pending",
+                                        "Waiting for node agents to load the bundle"},
+                         now);
+    }
+    if (desired == rule.status || !write_status) continue;
+    auto patched =
+        client_.patch_status(security_rules(), rule.metadata.namespace_, rule.metadata.name,
+                             api::to_status_patch_json(desired, rule.metadata.resource_version));
+    if (!patched.ok()) {
+      ++result.status_failures;
+      if (patched.error_code() != k8s::kStatusConflict &&
+          patched.error_code() != k8s::kStatusNotFound) {
+        spdlog::warn("Failed to write the status of SecurityRule {}/{}: {}",
+                     rule.metadata.namespace_, rule.metadata.name, patched.error());
+      }
+      continue;
+    }
+    ++result.status_writes;
+    if (desired.conditions != rule.status.conditions) {
+      spdlog::info("{} SecurityRule {}/{}: {}", v.accepted ? "Accepted" : "Rejected",
+                   rule.metadata.namespace_, rule.metadata.name, v.message);
+    }
+  }
+  return result;
+}
+
+}  // namespace vigil::op

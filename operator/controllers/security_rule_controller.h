@@ -1,0 +1,43 @@
+#pragma once
+
+// Reconciles SecurityRules: compiles every rule (rule_compilation.h), writes each rule's status
+// (Accepted with reason and a message carrying line:column, observedGeneration, the expanded
+// condition; Programmed Unknown until agents report) through the /status subresource, and hands
+// the accepted rules to the bundle publisher. Statuses are written only when they change.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/bundle/bundle.h"
+
+namespace vigil::k8s {
+class Client;
+}
+
+namespace vigil::op {
+
+struct RuleReconcileResult {
+  size_t rules = 0;
+  size_t accepted = 0;
+  size_t status_writes = 0;
+  size_t status_failures = 0;  // conflicts and errors; the next event retries
+  std::vector<bundle::BundleObject> bundle_rules;
+};
+
+class SecurityRuleController {
+ public:
+  SecurityRuleController(k8s::Client& client, std::string cluster_namespace)
+      : client_(client), cluster_namespace_(std::move(cluster_namespace)) {}
+
+  // `objects`: every SecurityRule as the API server returned it (the watch cache). Only the
+  // leader passes write_status = true.
+  RuleReconcileResult reconcile(const std::vector<std::string>& objects, bool write_status,
+                                std::chrono::sys_seconds now);
+
+ private:
+  k8s::Client& client_;
+  std::string cluster_namespace_;
+};
+
+}  // namespace vigil::op

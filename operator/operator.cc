@@ -1,0 +1,204 @@
+#include "operator/operator.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/http/server.h"
+#include "common/k8s/leader_elector.h"
+#include "common/k8s/watcher.h"
+#include "operator/bundle_publisher.h"
+#include "operator/controllers/alert_sink_controller.h"
+#include "operator/controllers/resources.h"
+#include "operator/controllers/security_rule_controller.h"
+
+namespace vigil::op {
+
+namespace {
+
+// Wakes the reconcile loop; a burst of notifications is one reconcile.
+class Trigger {
+ public:
+  void notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirty_ = true;
+    cv_.notify_one();
+  }
+  // Waits for a notification (or `max_wait`), then for `quiet` without more; false on stop.
+  bool wait(std::chrono::milliseconds quiet, std::chrono::milliseconds max_wait,
+            const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, max_wait, [&] { return dirty_ || stop.load(); });
+    if (stop) return false;
+    while (dirty_) {
+      dirty_ = false;
+      cv_.wait_for(lock, quiet, [&] { return stop.load(); });
+      if (stop) return false;
+    }
+    return true;
+  }
+  void wake_all() { cv_.notify_all(); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true;  // guarded by mu_; reconcile once at start
+};
+
+struct Metrics {
+  std::atomic<uint64_t> reconciles{0}, status_writes{0}, status_failures{0}, bundle_publishes{0},
+      bundle_errors{0};
+  std::atomic<uint64_t> rules{0}, rules_accepted{0}, sinks{0}, sinks_accepted{0};
+  std::atomic<int64_t> bundle_generation{0};
+  std::atomic<bool> leader{false};
+};
+
+std::string metrics_text(const Metrics& m) {
+  std::string out;
+  auto gauge = [&](const char* name, const char* help, double v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  auto counter = [&](const char* name, const char* help, double v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  gauge("vigil_operator_leader", "1 when this replica is the leader.", m.leader ? 1 : 0);
+  gauge("vigil_operator_security_rules", "SecurityRules seen.", double(m.rules));
+  gauge("vigil_operator_security_rules_accepted", "SecurityRules that compile.",
+        double(m.rules_accepted));
+  gauge("vigil_operator_alert_sinks", "AlertSinks seen.", double(m.sinks));
+  gauge("vigil_operator_alert_sinks_accepted", "AlertSinks accepted.", double(m.sinks_accepted));
+  gauge("vigil_operator_bundle_generation", "Generation of the published bundle.",
+        double(m.bundle_generation));
+  counter("vigil_operator_reconciles_total", "Reconcile passes.", double(m.reconciles));
+  counter("vigil_operator_status_writes_total", "Status subresource writes.",
+          double(m.status_writes));
+  counter("vigil_operator_status_write_failures_total", "Failed status writes (retried).",
+          double(m.status_failures));
+  counter("vigil_operator_bundle_publishes_total", "Bundle ConfigMap writes.",
+          double(m.bundle_publishes));
+  counter("vigil_operator_bundle_errors_total", "Failed bundle writes (retried).",
+          double(m.bundle_errors));
+  return out;
+}
+
+std::vector<std::string> objects_of(const k8s::Watcher& w) {
+  std::vector<std::string> out;
+  for (const auto& [key, obj] : w.snapshot()) out.push_back(*obj.object);
+  return out;
+}
+
+}  // namespace
+
+Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
+                          const std::atomic<bool>& stop) {
+  Metrics metrics;
+  Trigger trigger;
+  auto on_change = [&](k8s::WatchEventType, const std::string&) { trigger.notify(); };
+  k8s::Watcher rules_watch(client, k8s::WatcherOptions{security_rules(), ""}, on_change);
+  k8s::Watcher sinks_watch(client, k8s::WatcherOptions{alert_sinks(), ""}, on_change);
+
+  auto server = http::HttpServer::start(
+      http::ServerOptions{config.health_address, config.health_port, 4096, 16 << 10,
+                          std::chrono::milliseconds(5000), std::chrono::milliseconds(5000),
+                          std::chrono::milliseconds(30000), 64, 1, "health"},
+      {http::route("GET", "/healthz",
+                   [](const http::Request&) {
+                     return http::Response{200, "text/plain", "ok\n", {}};
+                   }),
+       http::route("GET", "/readyz",
+                   [&](const http::Request&) {
+                     bool ready = rules_watch.has_synced() && sinks_watch.has_synced();
+                     return http::Response{ready ? 200 : 503,
+                                           "text/plain",
+                                           ready ? "ok\n" : "caches not synced\n",
+                                           {}};
+                   }),
+       http::route("GET", "/metrics", [&](const http::Request&) {
+         return http::Response{200, "text/plain; version=0.0.4", metrics_text(metrics), {}};
+       })});
+  if (!server.ok()) return Error{"health server: " + server.error()};
+  spdlog::info("Serving health and metrics on {}:{}", config.health_address,
+               server.value()->port());
+
+  std::unique_ptr<k8s::LeaderElector> elector;
+  if (config.leader_elect) {
+    k8s::LeaderElectionConfig lc;
+    lc.lease_namespace = config.ns;
+    lc.lease_name = config.lease_name;
+    lc.identity = config.identity.empty() ? k8s::default_leader_identity() : config.identity;
+    lc.lease_duration = config.lease_duration;
+    lc.renew_deadline = config.renew_deadline;
+    lc.retry_period = config.retry_period;
+    auto e = k8s::LeaderElector::create(
+        client, lc,
+        k8s::LeaderCallbacks{[&] {
+                               spdlog::info("Became the leader ({})", lc.identity);
+                               metrics.leader = true;
+                               trigger.notify();
+                             },
+                             [&] {
+                               spdlog::info("Stopped leading ({})", lc.identity);
+                               metrics.leader = false;
+                             },
+                             nullptr});
+    if (!e.ok()) return Error{"leader election: " + e.error()};
+    elector = std::move(e.value());
+  } else {
+    metrics.leader = true;
+  }
+
+  rules_watch.start();
+  sinks_watch.start();
+  if (elector) elector->start();
+
+  SecurityRuleController rule_controller(client, config.ns);
+  AlertSinkController sink_controller(client);
+  BundlePublisher publisher(client, config.ns);
+
+  while (trigger.wait(config.debounce,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(config.resync), stop)) {
+    if (!rules_watch.has_synced() || !sinks_watch.has_synced()) {
+      // Reconciling a partial view would write wrong statuses and drop rules from the bundle.
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      trigger.notify();
+      continue;
+    }
+    const bool leader = elector ? elector->is_leader() : true;
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    auto rules = rule_controller.reconcile(objects_of(rules_watch), leader, now);
+    auto sinks = sink_controller.reconcile(objects_of(sinks_watch), leader, now);
+    ++metrics.reconciles;
+    metrics.rules = rules.rules;
+    metrics.rules_accepted = rules.accepted;
+    metrics.sinks = sinks.sinks;
+    metrics.sinks_accepted = sinks.accepted;
+    metrics.status_writes += rules.status_writes + sinks.status_writes;
+    metrics.status_failures += rules.status_failures + sinks.status_failures;
+    if (rules.status_failures + sinks.status_failures > 0) trigger.notify();  // retry soon
+    if (!leader) continue;
+    auto published = publisher.publish(std::move(rules.bundle_rules), std::move(sinks.bundle_sinks),
+                                       sinks.credentials);
+    if (!published.ok()) {
+      ++metrics.bundle_errors;
+      spdlog::warn("Failed to publish the bundle: {}", published.error());
+      trigger.notify();
+      continue;
+    }
+    metrics.bundle_generation = published->generation;
+    if (published->changed) ++metrics.bundle_publishes;
+  }
+
+  spdlog::info("Shutting down");
+  if (elector) elector->stop();  // releases the Lease so a standby takes over at once
+  rules_watch.stop();
+  sinks_watch.stop();
+  server.value()->stop();
+  return true;
+}
+
+}  // namespace vigil::op
