@@ -19,6 +19,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # eBPF: libbpf, bpftool (skeletons), kernel UAPI headers.
   libbpf-dev bpftool linux-libc-dev
+  # The local control plane (scripts/controlplane.sh) and the e2e tests: certificates, probes,
+  # ports and processes.
+  openssl curl iproute2 procps python3
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
