@@ -65,8 +65,8 @@ else
   log "All ${#PACKAGES[@]} Debian packages already installed."
 fi
 
-# Go is not a Debian package here: the machine image ships it (usually /usr/local/go). Nothing
-# needs it yet; later issues build kube-apiserver and etcd from their Go modules for e2e tests.
+# Go is not a Debian package here (Debian 12's 1.19 is too old for Kubernetes 1.36): the machine image
+# ships it (usually /usr/local/go); scripts/controlplane.sh builds kube-apiserver, kubectl and etcd with it.
 if go_bin=$(command -v go 2>/dev/null) || { [[ -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go; }; then
   log "Found Go: $go_bin ($("$go_bin" version 2>/dev/null | awk '{print $3}'))."
 else
