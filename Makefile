@@ -110,7 +110,7 @@ test-e2e: build ## Only the end-to-end tests (real kube-apiserver + etcd, real b
 	@cd $(BUILD_DIR) && ctest --output-on-failure -L e2e $(CTEST_ARGS)
 
 .PHONY: bench
-bench: build ## Build and run every bench/*_bench binary.
+bench: build ## Run every benchmark: bench/*_bench binaries and bench/*_bench.sh harnesses.
 	@benches=$$(find bench -maxdepth 1 -name '*_bench.cc' 2>/dev/null | sort); \
 	if [[ -z "$$benches" ]]; then echo "bench: no bench/*_bench.cc yet."; exit 0; fi; \
 	failed=(); \
@@ -118,6 +118,10 @@ bench: build ## Build and run every bench/*_bench binary.
 	  name=$$(basename "$$src" .cc); \
 	  echo "==== $$name"; \
 	  ./$(BUILD_DIR)/$$name $(BENCH_ARGS) || failed+=("$$name"); \
+	done; \
+	for script in $$(find bench -maxdepth 1 -name '*_bench.sh' | sort); do \
+	  echo "==== $$script"; \
+	  VIGIL_OPERATOR=$(CURDIR)/$(BUILD_DIR)/vigil-operator bash "$$script" || failed+=("$$script"); \
 	done; \
 	if (( $${#failed[@]} )); then echo "bench: FAILED: $${failed[*]}"; exit 1; fi
 
