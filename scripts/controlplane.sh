@@ -41,6 +41,8 @@ Commands:
   env DIR        Print DIR/env (source it: eval "\$(scripts/controlplane.sh env DIR)").
   kubectl DIR .. Run the cached kubectl against DIR/kubeconfig.
   paths          Print the pinned versions and the binary cache directory.
+  restart-apiserver DIR  Restart kube-apiserver alone (same flags and port; etcd keeps running).
+  compact DIR    Compact etcd to its current revision (older resourceVersions then get 410 Gone).
   -h, --help     This help.
 
 Versions (from test/controlplane/*/go.mod): Kubernetes $(k8s_version 2>/dev/null || echo '?'), etcd $(etcd_version 2>/dev/null || echo '?').
@@ -424,7 +426,7 @@ cmd_start() {
     read -r ap <<<"$(pick_ports 1)"
     [[ -n "$ap" ]] || die "could not pick a free port"
     : >"$dir/kube-apiserver.log"
-    apid=$(spawn kube-apiserver "$dir/kube-apiserver.log" "$BIN/kube-apiserver" \
+    local apcmd=("$BIN/kube-apiserver" \
       --etcd-servers="http://127.0.0.1:$ep" \
       --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$ap" \
       --endpoint-reconciler-type=none \
@@ -437,6 +439,8 @@ cmd_start() {
       --disable-admission-plugins=ServiceAccount \
       --allow-privileged=true \
       "${audit[@]}" "${extra[@]}")
+    printf '%q ' "${apcmd[@]}" >"$dir/kube-apiserver.cmd"  # for restart-apiserver
+    apid=$(spawn kube-apiserver "$dir/kube-apiserver.log" "${apcmd[@]}")
     echo "$apid" >"$dir/kube-apiserver.pid"
     echo "$ap" >"$dir/kube-apiserver.port"
     local rc=0
@@ -576,6 +580,39 @@ cmd_paths() {
   have_bins && echo "built=yes" || echo "built=no"
 }
 
+# Restarts kube-apiserver alone, same flags and port, etcd untouched: for tests of watch recovery.
+cmd_restart_apiserver() {
+  [[ $# -eq 1 && -f "$1/kube-apiserver.cmd" ]] || die "usage: $PROG restart-apiserver DIR (a started DIR)"
+  local dir ap apid
+  dir=$(cd "$1" && pwd)
+  ap=$(read_num "$dir/kube-apiserver.port")
+  stop_pid kube-apiserver "$dir/kube-apiserver.pid" "$dir" || die "could not stop kube-apiserver"
+  wait_port_closed "$dir/kube-apiserver.port" || die "port $ap still in use"
+  local -a apcmd
+  eval "apcmd=($(cat "$dir/kube-apiserver.cmd"))"
+  apid=$(spawn kube-apiserver "$dir/kube-apiserver.log" "${apcmd[@]}")
+  echo "$apid" >"$dir/kube-apiserver.pid"
+  wait_http kube-apiserver "$apid" "$dir/kube-apiserver.log" "$START_TIMEOUT" apiserver_ready "$ap" "$dir/pki/ca.crt" \
+    || die "kube-apiserver did not come back (log: $dir/kube-apiserver.log)"
+  [[ ! -f "$dir/env" ]] || sed -i "s/^export APISERVER_PID=.*/export APISERVER_PID=$apid/" "$dir/env"
+  log "kube-apiserver restarted (pid $apid)"
+}
+
+# Compacts etcd's history to its current revision, so every older resourceVersion is gone: the
+# next watch from one gets 410 Gone.
+cmd_compact() {
+  [[ $# -eq 1 ]] || die "usage: $PROG compact DIR"
+  local dir ep rev
+  dir=$(cd "$1" && pwd)
+  ep=$(read_num "$dir/etcd.port")
+  rev=$(curl -fsS -X POST "http://127.0.0.1:$ep/v3/kv/range" -d '{"key":"Lw==","count_only":true}' \
+    | sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p')
+  [[ -n "$rev" ]] || die "could not read etcd's revision"
+  curl -fsS -X POST "http://127.0.0.1:$ep/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null \
+    || die "compaction failed"
+  log "etcd compacted to revision $rev"
+}
+
 main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift
@@ -587,6 +624,8 @@ main() {
     env) cmd_env "$@" ;;
     kubectl) cmd_kubectl "$@" ;;
     paths) cmd_paths "$@" ;;
+    restart-apiserver) cmd_restart_apiserver "$@" ;;
+    compact) cmd_compact "$@" ;;
     -h|--help|help) usage ;;
     "") usage >&2; exit 2 ;;
     *) log "unknown command: $cmd"; usage >&2; exit 2 ;;

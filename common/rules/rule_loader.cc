@@ -317,7 +317,8 @@ bool RuleLoader::FileContext::load() {
           if (doc["items"] && doc["items"].IsSequence()) {
             for (const auto& it : doc["items"]) load_security_rule(it);
           }
-        } else {
+        } else if (kind != "AlertSink" && kind != "NodeAgent" && kind != "Secret") {
+          // Vigil's other kinds and the Secrets they reference sit beside rules in manifests.
           warning(doc, "", "ignored document of kind '" + kind + "' (not a SecurityRule)");
         }
       } else {

@@ -161,6 +161,33 @@ kind: SecurityRule
 metadata: {name: empty-cond, namespace: team-a}
 spec: {source: syscall, condition: "", output: o}'; then ok "schema rejects an empty condition"; else bad "schema accepted an empty condition"; fi
 
+# ---- the API server restarts and history is compacted: watches recover, no change is missed
+if "$CP" restart-apiserver "$D" >"$WORK/restart.log" 2>&1; then ok "kube-apiserver restarted"; else
+  tail -n 20 "$WORK/restart.log"; bad "kube-apiserver restart"; fi
+# shellcheck disable=SC1091
+source "$D/env"
+cat >"$WORK/during.yaml" <<'YAML'
+apiVersion: vigil.dev/v1alpha1
+kind: SecurityRule
+metadata: {name: after-restart, namespace: vigil-system}
+spec: {source: syscall, condition: "spawned_process and proc.name = socat", output: "socat %proc.cmdline", priority: Notice}
+YAML
+K apply -f "$WORK/during.yaml" >/dev/null
+eventually 30 "a rule created after the restart is accepted" accepted securityrules vigil-system after-restart
+# Changes while the history is compacted away: the watch's resourceVersion is now too old (410),
+# the operator must relist and still see every change.
+K -n team-a delete securityrule broken-rule >/dev/null
+"$CP" compact "$D" >"$WORK/compact.log" 2>&1 && ok "etcd compacted" || { cat "$WORK/compact.log"; bad "etcd compaction"; }
+K -n team-a patch securityrule broken-rule --type merge -p '{}' >/dev/null 2>&1  # gone: no-op
+"$CP" restart-apiserver "$D" >"$WORK/restart2.log" 2>&1 && ok "kube-apiserver restarted after compaction" \
+  || { tail -n 20 "$WORK/restart2.log"; bad "second restart"; }
+source "$D/env"
+sed 's/after-restart/after-compaction/; s/socat/ncat/g' "$WORK/during.yaml" | K apply -f - >/dev/null
+eventually 30 "a rule created after compaction is accepted" accepted securityrules vigil-system after-compaction
+not_in_bundle() { ! bundle_has broken-rule; }
+eventually 30 "a rule deleted around the compaction left the bundle" not_in_bundle
+bundle_has after-compaction && ok "the bundle has the rule created after compaction" || bad "bundle misses after-compaction"
+
 # ---- leader election: two replicas, one leader, failover
 start_operator op-b
 holder() { K -n vigil-system get lease vigil-operator -o jsonpath='{.spec.holderIdentity}'; }
