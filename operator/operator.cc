@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/http/server.h"
+#include "common/k8s/events.h"
 #include "common/k8s/leader_elector.h"
 #include "common/k8s/watcher.h"
 #include "operator/bundle_publisher.h"
@@ -155,7 +156,8 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   sinks_watch.start();
   if (elector) elector->start();
 
-  SecurityRuleController rule_controller(client, config.ns);
+  k8s::EventRecorder events(client, "vigil-operator");
+  SecurityRuleController rule_controller(client, config.ns, &events);
   AlertSinkController sink_controller(client);
   BundlePublisher publisher(client, config.ns);
 

@@ -5,6 +5,7 @@
 
 #include "common/api/v1alpha1/types.h"
 #include "common/k8s/client.h"
+#include "common/k8s/events.h"
 #include "operator/controllers/resources.h"
 #include "operator/controllers/rule_compilation.h"
 
@@ -88,9 +89,18 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
       continue;
     }
     ++result.status_writes;
-    if (desired.conditions != rule.status.conditions) {
+    const api::Condition* before =
+        api::find_condition(rule.status.conditions, api::kConditionAccepted);
+    const api::Condition* after = api::find_condition(desired.conditions, api::kConditionAccepted);
+    if (!before || before->status != after->status || before->message != after->message) {
       spdlog::info("{} SecurityRule {}/{}: {}", v.accepted ? "Accepted" : "Rejected",
                    rule.metadata.namespace_, rule.metadata.name, v.message);
+      if (events_) {
+        events_->record(
+            k8s::ObjectReference{"vigil.dev/v1alpha1", "SecurityRule", rule.metadata.namespace_,
+                                 rule.metadata.name, rule.metadata.uid, ""},
+            v.accepted ? k8s::EventType::kNormal : k8s::EventType::kWarning, v.reason, v.message);
+      }
     }
   }
   return result;

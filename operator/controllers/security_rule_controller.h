@@ -13,7 +13,8 @@
 
 namespace vigil::k8s {
 class Client;
-}
+class EventRecorder;
+}  // namespace vigil::k8s
 
 namespace vigil::op {
 
@@ -27,8 +28,10 @@ struct RuleReconcileResult {
 
 class SecurityRuleController {
  public:
-  SecurityRuleController(k8s::Client& client, std::string cluster_namespace)
-      : client_(client), cluster_namespace_(std::move(cluster_namespace)) {}
+  // `events` (optional) receives a Kubernetes Event when a rule's Accepted condition changes.
+  SecurityRuleController(k8s::Client& client, std::string cluster_namespace,
+                         k8s::EventRecorder* events = nullptr)
+      : client_(client), cluster_namespace_(std::move(cluster_namespace)), events_(events) {}
 
   // `objects`: every SecurityRule as the API server returned it (the watch cache). Only the
   // leader passes write_status = true.
@@ -38,6 +41,7 @@ class SecurityRuleController {
  private:
   k8s::Client& client_;
   std::string cluster_namespace_;
+  k8s::EventRecorder* events_;
 };
 
 }  // namespace vigil::op

@@ -111,6 +111,8 @@ rejected_with_position() {
   [[ "$st" == False && "$msg" == *"1:38: expected ')'"* ]]
 }
 eventually 20 "broken rule Accepted=False with line:column in the message" rejected_with_position
+warning_event() { K -n team-a get events --field-selector involvedObject.name=broken-rule -o jsonpath='{.items[*].reason}' | grep -q InvalidCondition; }
+eventually 10 "a Warning Event InvalidCondition is recorded for the broken rule" warning_event
 sleep 1
 if [[ "$(bundle_hash)" == "$hash_before" ]]; then ok "bundle unchanged by the broken rule"; else bad "bundle changed by the broken rule"; fi
 samples_still_accepted() {
