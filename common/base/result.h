@@ -13,6 +13,7 @@ namespace vigil {
 
 struct Error {
   std::string message;
+  int code = 0;  // HTTP status when the error is an HTTP response (e.g. 409), otherwise 0
 };
 
 template <typename T>
@@ -44,6 +45,11 @@ class [[nodiscard]] Result {
   const std::string& error() const {
     assert(!ok());
     return std::get<1>(v_).message;
+  }
+  // Error::code (an HTTP status such as 404 or 409; 0 when not from an HTTP response).
+  int error_code() const {
+    assert(!ok());
+    return std::get<1>(v_).code;
   }
 
  private:
