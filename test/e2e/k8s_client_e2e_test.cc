@@ -9,20 +9,24 @@
 // against the same control plane do not interfere. Namespaces stay Terminating after deletion
 // (there is no namespace controller), so they are left in place.
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/k8s/client_config.h"
 #include "common/k8s/curl_client.h"
@@ -80,20 +84,48 @@ std::string crd(const std::string& plural, const std::string& kind) {
       {"type", "object"},
       {"properties",
        {{"spec", {{"type", "object"}, {"properties", {{"size", {{"type", "integer"}}}}}}},
-        {"status", {{"type", "object"}, {"properties", {{"phase", {{"type", "string"}}}, {"observedGeneration", {{"type", "integer"}}}}}}}}}};
+        {"status",
+         {{"type", "object"},
+          {"properties",
+           {{"phase", {{"type", "string"}}}, {"observedGeneration", {{"type", "integer"}}}}}}}}}};
   return json{{"apiVersion", "apiextensions.k8s.io/v1"},
               {"kind", "CustomResourceDefinition"},
               {"metadata", {{"name", plural + ".e2e.vigil.dev"}}},
               {"spec",
                {{"group", "e2e.vigil.dev"},
                 {"scope", "Namespaced"},
-                {"names", {{"plural", plural}, {"singular", kind == "Widget" ? "widget" : "gadget"}, {"kind", kind}, {"listKind", kind + "List"}}},
+                {"names",
+                 {{"plural", plural},
+                  {"singular", kind == "Widget" ? "widget" : "gadget"},
+                  {"kind", kind},
+                  {"listKind", kind + "List"}}},
                 {"versions", json::array({{{"name", "v1"},
                                            {"served", true},
                                            {"storage", true},
                                            {"subresources", {{"status", json::object()}}},
                                            {"schema", {{"openAPIV3Schema", schema}}}}})}}}}
       .dump();
+}
+
+// The control plane directory (scripts/controlplane.sh start DIR), for tests that restart or stall
+// the apiserver: $VIGIL_CONTROLPLANE_DIR, else the kubeconfig's directory when it is one. "" if
+// none.
+std::string controlplane_dir() {
+  if (const char* d = std::getenv("VIGIL_CONTROLPLANE_DIR"); d != nullptr && *d != '\0') return d;
+  const char* kubeconfig = std::getenv("VIGIL_KUBECONFIG");
+  if (kubeconfig == nullptr) return {};
+  const auto dir = std::filesystem::path(kubeconfig).parent_path();
+  return std::filesystem::exists(dir / "kube-apiserver.pid") ? dir.string() : std::string();
+}
+
+std::string controlplane_script() {
+  if (const char* s = std::getenv("VIGIL_CONTROLPLANE_SCRIPT"); s != nullptr && *s != '\0')
+    return s;
+#ifdef VIGIL_SOURCE_DIR
+  return VIGIL_SOURCE_DIR "/scripts/controlplane.sh";
+#else
+  return "scripts/controlplane.sh";
+#endif
 }
 
 // Collects watch handler calls as "ADDED name=value".
@@ -105,7 +137,8 @@ class Recorder {
       std::string value;
       if (obj.contains("data")) value = obj["data"].value("v", "");
       std::lock_guard<std::mutex> lock(mu_);
-      events_.push_back(std::string(to_string(type)) + " " + obj["metadata"].value("name", "") + "=" + value);
+      events_.push_back(std::string(to_string(type)) + " " + obj["metadata"].value("name", "") +
+                        "=" + value);
       cv_.notify_all();
     };
   }
@@ -136,8 +169,9 @@ class K8sClientE2eTest : public ::testing::Test {
     ASSERT_TRUE(client.ok()) << client.error();
     client_ = client->release();
     ns_ = new std::string("vigil-e2e-" + random_suffix());
-    auto created = client_->create(namespaces(), "",
-                                   json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", *ns_}}}}.dump());
+    auto created = client_->create(
+        namespaces(), "",
+        json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", *ns_}}}}.dump());
     ASSERT_TRUE(created.ok()) << created.error();
   }
   static void TearDownTestSuite() {
@@ -149,17 +183,20 @@ class K8sClientE2eTest : public ::testing::Test {
     ns_ = nullptr;
   }
   void SetUp() override {
-    if (client_ == nullptr) GTEST_SKIP() << "VIGIL_KUBECONFIG is not set: no API server to test against";
+    if (client_ == nullptr)
+      GTEST_SKIP() << "VIGIL_KUBECONFIG is not set: no API server to test against";
   }
 
-  static std::unique_ptr<CurlClient> new_client(CurlClientOptions options = {.request_timeout = 10s}) {
+  static std::unique_ptr<CurlClient> new_client(CurlClientOptions options = {
+                                                    .request_timeout = 10s}) {
     auto c = CurlClient::from_config(*config_, options);
     EXPECT_TRUE(c.ok()) << c.error();
     return std::move(*c);
   }
 
   // Creates (or finds) a CRD and waits until it is Established and served.
-  static void ensure_crd(const std::string& plural, const std::string& kind, const ResourceRef& ref) {
+  static void ensure_crd(const std::string& plural, const std::string& kind,
+                         const ResourceRef& ref) {
     auto created = client_->create(custom_resource_definitions(), "", crd(plural, kind));
     ASSERT_TRUE(created.ok() || created.error_code() == kStatusConflict) << created.error();
     ASSERT_TRUE(eventually([&] {
@@ -172,7 +209,8 @@ class K8sClientE2eTest : public ::testing::Test {
         }
       }
       return false;
-    })) << plural << " CRD never became Established";
+    })) << plural
+        << " CRD never became Established";
   }
 
   static ClientConfig* config_;
@@ -231,20 +269,25 @@ TEST_F(K8sClientE2eTest, ConfigMapCrud) {
   auto merged = parse(client_->patch(configmaps(), *ns_, "crud-a", R"({"data":{"w":"3"}})"));
   EXPECT_EQ(merged["data"]["v"], "2");
   EXPECT_EQ(merged["data"]["w"], "3");
-  auto strategic = parse(client_->patch(configmaps(), *ns_, "crud-a", R"({"metadata":{"labels":{"x":"y"}}})",
-                                        PatchType::kStrategicMerge));
+  auto strategic =
+      parse(client_->patch(configmaps(), *ns_, "crud-a", R"({"metadata":{"labels":{"x":"y"}}})",
+                           PatchType::kStrategicMerge));
   EXPECT_EQ(strategic["metadata"]["labels"]["x"], "y");
-  auto jsonpatch = parse(client_->patch(configmaps(), *ns_, "crud-a",
-                                        R"([{"op":"replace","path":"/data/v","value":"4"}])", PatchType::kJson));
+  auto jsonpatch =
+      parse(client_->patch(configmaps(), *ns_, "crud-a",
+                           R"([{"op":"replace","path":"/data/v","value":"4"}])", PatchType::kJson));
   EXPECT_EQ(jsonpatch["data"]["v"], "4");
-  auto applied = parse(client_->patch(configmaps(), *ns_, "crud-apply",
-                                      configmap("crud-apply", "5", labels), PatchType::kApply,
-                                      {.field_manager = "vigil-e2e", .force = true}));
+  auto applied =
+      parse(client_->patch(configmaps(), *ns_, "crud-apply", configmap("crud-apply", "5", labels),
+                           PatchType::kApply, {.field_manager = "vigil-e2e", .force = true}));
   EXPECT_EQ(applied["data"]["v"], "5");
 
   // Pagination and label selectors.
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(client_->create(configmaps(), *ns_, configmap("page-" + std::to_string(i), "0", {{"suite", "page"}})).ok());
+    ASSERT_TRUE(client_
+                    ->create(configmaps(), *ns_,
+                             configmap("page-" + std::to_string(i), "0", {{"suite", "page"}}))
+                    .ok());
   }
   std::set<std::string> names;
   ListOptions lo{.label_selector = "suite=page", .limit = 2};
@@ -257,7 +300,8 @@ TEST_F(K8sClientE2eTest, ConfigMapCrud) {
   } while (!lo.continue_token.empty() && pages < 10);
   EXPECT_EQ(pages, 3);
   EXPECT_EQ(names.size(), 5u);
-  auto by_field = parse(client_->list(configmaps(), *ns_, {.field_selector = "metadata.name=crud-a"}));
+  auto by_field =
+      parse(client_->list(configmaps(), *ns_, {.field_selector = "metadata.name=crud-a"}));
   EXPECT_EQ(by_field["items"].size(), 1u);
 
   ASSERT_TRUE(client_->remove(configmaps(), *ns_, "crud-a").ok());
@@ -280,10 +324,11 @@ TEST_F(K8sClientE2eTest, StaleUpdateIsAConflict) {
   EXPECT_EQ(status_of(stale), kStatusConflict);
   EXPECT_NE(stale.error().find("the object has been modified"), std::string::npos) << stale.error();
   // A merge patch carrying the stale resourceVersion is a conditional write too.
-  auto stale_patch = client_->patch(configmaps(), *ns_, "conflict",
-                                    json{{"metadata", {{"resourceVersion", v1["metadata"]["resourceVersion"]}}},
-                                         {"data", {{"v", "patched"}}}}
-                                        .dump());
+  auto stale_patch =
+      client_->patch(configmaps(), *ns_, "conflict",
+                     json{{"metadata", {{"resourceVersion", v1["metadata"]["resourceVersion"]}}},
+                          {"data", {{"v", "patched"}}}}
+                         .dump());
   EXPECT_EQ(status_of(stale_patch), kStatusConflict);
 }
 
@@ -296,14 +341,16 @@ TEST_F(K8sClientE2eTest, StatusSubresourceOnACustomResource) {
   auto created = parse(client_->create(kWidgets, *ns_, widget.dump()));
   EXPECT_EQ(created["metadata"]["generation"], 1);
 
-  auto patched = parse(client_->patch_status(kWidgets, *ns_, "w1",
-                                             R"({"status":{"phase":"Ready","observedGeneration":1},"spec":{"size":99}})"));
+  auto patched = parse(client_->patch_status(
+      kWidgets, *ns_, "w1",
+      R"({"status":{"phase":"Ready","observedGeneration":1},"spec":{"size":99}})"));
   EXPECT_EQ(patched["status"]["phase"], "Ready");
   EXPECT_EQ(patched["spec"]["size"], 3);  // /status ignores everything else
   EXPECT_EQ(patched["metadata"]["generation"], 1);
 
   // The main resource ignores .status; a spec change bumps the generation.
-  auto main = parse(client_->patch(kWidgets, *ns_, "w1", R"({"spec":{"size":4},"status":{"phase":"Hacked"}})"));
+  auto main = parse(
+      client_->patch(kWidgets, *ns_, "w1", R"({"spec":{"size":4},"status":{"phase":"Hacked"}})"));
   EXPECT_EQ(main["status"]["phase"], "Ready");
   EXPECT_EQ(main["spec"]["size"], 4);
   EXPECT_EQ(main["metadata"]["generation"], 2);
@@ -316,7 +363,8 @@ TEST_F(K8sClientE2eTest, StatusSubresourceOnACustomResource) {
   EXPECT_EQ(status_of(stale), kStatusConflict);
 
   // Custom resources do not take strategic merge patches.
-  auto smp = client_->patch(kWidgets, *ns_, "w1", R"({"spec":{"size":5}})", PatchType::kStrategicMerge);
+  auto smp =
+      client_->patch(kWidgets, *ns_, "w1", R"({"spec":{"size":5}})", PatchType::kStrategicMerge);
   EXPECT_EQ(status_of(smp), 415) << (smp.ok() ? "" : smp.error());
 }
 
@@ -334,7 +382,8 @@ TEST_F(K8sClientE2eTest, WatcherSeesAddModifyDeleteInOrder) {
   ASSERT_TRUE(client_->create(configmaps(), *ns_, configmap("order-b", "1", labels)).ok());
   ASSERT_TRUE(client_->remove(configmaps(), *ns_, "order-a").ok());
   ASSERT_TRUE(rec.wait_for(4));
-  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED order-a=1", "MODIFIED order-a=2", "ADDED order-b=1", "DELETED order-a=2"}));
+  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED order-a=1", "MODIFIED order-a=2",
+                                                    "ADDED order-b=1", "DELETED order-a=2"}));
   EXPECT_FALSE(w.get(*ns_ + "/order-a").has_value());
   ASSERT_TRUE(w.get(*ns_ + "/order-b").has_value());
 
@@ -345,7 +394,9 @@ TEST_F(K8sClientE2eTest, WatcherSeesAddModifyDeleteInOrder) {
 
 TEST_F(K8sClientE2eTest, WatchResumesAfterServerTimeoutsWithoutMissingEvents) {
   Recorder rec;
-  WatcherOptions o{.resource = configmaps(), .ns = *ns_, .label_selector = "suite=resume",
+  WatcherOptions o{.resource = configmaps(),
+                   .ns = *ns_,
+                   .label_selector = "suite=resume",
                    .min_watch_timeout = 1s};  // each watch ends after 1-2 s
   Watcher w(*client_, o, rec.handler());
   w.start();
@@ -353,7 +404,8 @@ TEST_F(K8sClientE2eTest, WatchResumesAfterServerTimeoutsWithoutMissingEvents) {
   std::vector<std::string> expected;
   for (int i = 0; i < 40; ++i) {
     const std::string name = fmt::format("resume-{:02}", i);
-    ASSERT_TRUE(client_->create(configmaps(), *ns_, configmap(name, "1", {{"suite", "resume"}})).ok());
+    ASSERT_TRUE(
+        client_->create(configmaps(), *ns_, configmap(name, "1", {{"suite", "resume"}})).ok());
     expected.push_back("ADDED " + name + "=1");
     std::this_thread::sleep_for(150ms);  // spread over several watch timeouts
   }
@@ -380,7 +432,8 @@ class GatedClient final : public Client {
   Result<std::string> get(const ResourceRef& r, std::string_view ns, std::string_view n) override {
     return inner_.get(r, ns, n);
   }
-  Result<std::string> list(const ResourceRef& r, std::string_view ns, const ListOptions& o) override {
+  Result<std::string> list(const ResourceRef& r, std::string_view ns,
+                           const ListOptions& o) override {
     return inner_.list(r, ns, o);
   }
   Result<std::string> create(const ResourceRef& r, std::string_view ns, std::string_view b,
@@ -400,7 +453,8 @@ class GatedClient final : public Client {
     return inner_.patch(r, ns, n, b, t, o);
   }
   Result<std::string> patch_status(const ResourceRef& r, std::string_view ns, std::string_view n,
-                                   std::string_view b, PatchType t, const WriteOptions& o) override {
+                                   std::string_view b, PatchType t,
+                                   const WriteOptions& o) override {
     return inner_.patch_status(r, ns, n, b, t, o);
   }
   Result<std::string> remove(const ResourceRef& r, std::string_view ns, std::string_view n,
@@ -410,8 +464,8 @@ class GatedClient final : public Client {
   Result<StreamEnd> watch(const ResourceRef& r, std::string_view ns, const WatchOptions& o,
                           const LineHandler& on_line, CancelToken& cancel) override {
     if (offline_) return make_error("offline (test gate)");
-    return inner_.watch(r, ns, o, [&](std::string_view line) { return !offline_ && on_line(line); },
-                        cancel);
+    return inner_.watch(
+        r, ns, o, [&](std::string_view line) { return !offline_ && on_line(line); }, cancel);
   }
 
  private:
@@ -426,8 +480,11 @@ TEST_F(K8sClientE2eTest, WatcherRelistsAfterGoneAndReportsWhatChanged) {
   // what it missed while it was away.
   ensure_crd("gadgets", "Gadget", kGadgets);
   const auto gadget = [](const std::string& name, int size) {
-    return json{{"apiVersion", "e2e.vigil.dev/v1"}, {"kind", "Gadget"}, {"metadata", {{"name", name}}},
-                {"spec", {{"size", size}}}}.dump();
+    return json{{"apiVersion", "e2e.vigil.dev/v1"},
+                {"kind", "Gadget"},
+                {"metadata", {{"name", name}}},
+                {"spec", {{"size", size}}}}
+        .dump();
   };
   ASSERT_TRUE(client_->create(kGadgets, *ns_, gadget("kept", 1)).ok());
   ASSERT_TRUE(client_->create(kGadgets, *ns_, gadget("vanished", 1)).ok());
@@ -435,12 +492,15 @@ TEST_F(K8sClientE2eTest, WatcherRelistsAfterGoneAndReportsWhatChanged) {
   GatedClient gate(*client_);
   std::mutex mu;
   std::vector<std::string> seen;
-  WatcherOptions o{.resource = kGadgets, .ns = *ns_, .min_watch_timeout = 1s,
+  WatcherOptions o{.resource = kGadgets,
+                   .ns = *ns_,
+                   .min_watch_timeout = 1s,
                    .backoff = {.initial = 100ms, .max = 200ms}};
   Watcher w(gate, o, [&](WatchEventType type, const std::string& object) {
     const json obj = json::parse(object);
     std::lock_guard<std::mutex> lock(mu);
-    seen.push_back(fmt::format("{} {} size={}", to_string(type), obj["metadata"]["name"].get<std::string>(),
+    seen.push_back(fmt::format("{} {} size={}", to_string(type),
+                               obj["metadata"]["name"].get<std::string>(),
                                obj["spec"].value("size", 0)));
   });
   w.start();
@@ -449,9 +509,12 @@ TEST_F(K8sClientE2eTest, WatcherRelistsAfterGoneAndReportsWhatChanged) {
 
   gate.set_offline(true);
   ASSERT_TRUE(client_->remove(custom_resource_definitions(), "", "gadgets.e2e.vigil.dev").ok());
-  ASSERT_TRUE(eventually([&] {
-    return status_of(client_->get(custom_resource_definitions(), "", "gadgets.e2e.vigil.dev")) == kStatusNotFound;
-  }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return status_of(client_->get(custom_resource_definitions(), "",
+                                      "gadgets.e2e.vigil.dev")) == kStatusNotFound;
+      },
+      30s));
   ensure_crd("gadgets", "Gadget", kGadgets);
   ASSERT_TRUE(client_->create(kGadgets, *ns_, gadget("kept", 2)).ok());  // same name, new object
   ASSERT_TRUE(client_->create(kGadgets, *ns_, gadget("new", 1)).ok());
@@ -460,12 +523,13 @@ TEST_F(K8sClientE2eTest, WatcherRelistsAfterGoneAndReportsWhatChanged) {
   {
     std::string first_line;
     CancelToken cancel;
-    auto end = client_->watch(kGadgets, *ns_, {.resource_version = old_rv, .timeout_seconds = 5},
-                              [&](std::string_view line) {
-                                first_line = std::string(line);
-                                return false;
-                              },
-                              cancel);
+    auto end = client_->watch(
+        kGadgets, *ns_, {.resource_version = old_rv, .timeout_seconds = 5},
+        [&](std::string_view line) {
+          first_line = std::string(line);
+          return false;
+        },
+        cancel);
     if (end.ok()) {
       auto ev = decode_watch_event(first_line);
       ASSERT_TRUE(ev.ok()) << ev.error();
@@ -486,9 +550,71 @@ TEST_F(K8sClientE2eTest, WatcherRelistsAfterGoneAndReportsWhatChanged) {
   std::lock_guard<std::mutex> lock(mu);
   std::vector<std::string> after(seen.begin() + 2, seen.end());
   std::sort(after.begin(), after.end());
-  EXPECT_EQ(after, (std::vector<std::string>{"ADDED new size=1", "DELETED vanished size=1", "MODIFIED kept size=2"}));
+  EXPECT_EQ(after, (std::vector<std::string>{"ADDED new size=1", "DELETED vanished size=1",
+                                             "MODIFIED kept size=2"}));
   EXPECT_EQ(w.snapshot().size(), 2u);
   EXPECT_FALSE(w.get(*ns_ + "/vanished").has_value());
+}
+
+TEST_F(K8sClientE2eTest, WatcherCarriesOnAcrossAnApiserverRestart) {
+  const std::string dir = controlplane_dir();
+  if (dir.empty() || !std::filesystem::exists(dir + "/kube-apiserver.cmd")) {
+    GTEST_SKIP() << "needs a control plane directory with restart support (VIGIL_CONTROLPLANE_DIR)";
+  }
+  Recorder rec;
+  WatcherOptions o{.resource = configmaps(),
+                   .ns = *ns_,
+                   .label_selector = "suite=restart",
+                   .backoff = {.initial = 200ms, .max = 1s}};
+  Watcher w(*client_, o, rec.handler());
+  w.start();
+  ASSERT_TRUE(w.wait_for_sync(10s));
+  const json labels = {{"suite", "restart"}};
+  ASSERT_TRUE(client_->create(configmaps(), *ns_, configmap("restart-0", "1", labels)).ok());
+  ASSERT_TRUE(rec.wait_for(1));
+
+  const std::string cmd = controlplane_script() + " restart-apiserver " + dir + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::vector<std::string> expected = {"ADDED restart-0=1"};
+  for (int i = 1; i <= 4; ++i) {
+    const std::string name = "restart-" + std::to_string(i);
+    // The pooled connections died with the old process; curl reconnects on its own.
+    ASSERT_TRUE(client_->create(configmaps(), *ns_, configmap(name, "1", labels)).ok());
+    expected.push_back("ADDED " + name + "=1");
+  }
+  ASSERT_TRUE(rec.wait_for(expected.size(), 30s)) << rec.events().size();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rec.events(), expected) << "every object reported once, none missed";
+  EXPECT_EQ(w.snapshot().size(), 5u);
+  EXPECT_GE(w.stats().watches, 2u);
+}
+
+TEST_F(K8sClientE2eTest, WatchSurvivesAStalledApiserver) {
+  const std::string dir = controlplane_dir();
+  std::ifstream pid_file(dir + "/kube-apiserver.pid");
+  pid_t pid = 0;
+  if (dir.empty() || !(pid_file >> pid) || pid <= 1)
+    GTEST_SKIP() << "needs the control plane directory";
+  Recorder rec;
+  WatcherOptions o{.resource = configmaps(), .ns = *ns_, .label_selector = "suite=stall"};
+  Watcher w(*client_, o, rec.handler());
+  w.start();
+  ASSERT_TRUE(w.wait_for_sync(10s));
+  std::this_thread::sleep_for(200ms);  // let the watch open
+  {
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    struct Continue {
+      pid_t pid;
+      ~Continue() { ::kill(pid, SIGCONT); }
+    } resume{pid};
+    std::this_thread::sleep_for(3s);
+  }
+  ASSERT_TRUE(
+      client_->create(configmaps(), *ns_, configmap("stall-a", "1", {{"suite", "stall"}})).ok());
+  ASSERT_TRUE(rec.wait_for(1));
+  EXPECT_EQ(rec.events(), std::vector<std::string>{"ADDED stall-a=1"});
+  EXPECT_EQ(w.stats().lists, 1u);
+  EXPECT_EQ(w.stats().errors, 0u);
 }
 
 TEST_F(K8sClientE2eTest, ResponseSizeLimit) {
@@ -507,11 +633,16 @@ struct Candidate {
 };
 
 std::unique_ptr<Candidate> candidate(std::unique_ptr<CurlClient> client, const std::string& ns,
-                                     const std::string& lease, const std::string& id, bool release) {
+                                     const std::string& lease, const std::string& id,
+                                     bool release) {
   auto c = std::make_unique<Candidate>();
   c->client = std::move(client);
-  LeaderElectionConfig config{.lease_namespace = ns, .lease_name = lease, .identity = id,
-                              .lease_duration = 3s, .renew_deadline = 2s, .retry_period = 500ms,
+  LeaderElectionConfig config{.lease_namespace = ns,
+                              .lease_name = lease,
+                              .identity = id,
+                              .lease_duration = 3s,
+                              .renew_deadline = 2s,
+                              .retry_period = 500ms,
                               .release_on_stop = release};
   Candidate* raw = c.get();
   auto e = LeaderElector::create(*c->client, config,
@@ -523,8 +654,8 @@ std::unique_ptr<Candidate> candidate(std::unique_ptr<CurlClient> client, const s
 }
 
 void exactly_one_leads_then_failover(std::unique_ptr<Candidate> a, std::unique_ptr<Candidate> b,
-                                     const std::string& ns, const std::string& lease, CurlClient& observer,
-                                     std::chrono::milliseconds max_failover) {
+                                     const std::string& ns, const std::string& lease,
+                                     CurlClient& observer, std::chrono::milliseconds max_failover) {
   a->elector->start();
   b->elector->start();
   ASSERT_TRUE(eventually([&] { return a->elector->is_leader() || b->elector->is_leader(); }));
@@ -572,8 +703,10 @@ TEST_F(K8sClientE2eTest, LeaderElectionTakeoverAfterExpiry) {
 
 TEST_F(K8sClientE2eTest, RecordsEvents) {
   auto cm = parse(client_->create(configmaps(), *ns_, configmap("evented", "1")));
-  ObjectReference ref{"v1", "ConfigMap", *ns_, "evented", cm["metadata"]["uid"], cm["metadata"]["resourceVersion"]};
-  record_event(*client_, ref, EventType::kNormal, "Compiled", "Compiled ConfigMap evented", "vigil-e2e");
+  ObjectReference ref{"v1",      "ConfigMap",           *ns_,
+                      "evented", cm["metadata"]["uid"], cm["metadata"]["resourceVersion"]};
+  record_event(*client_, ref, EventType::kNormal, "Compiled", "Compiled ConfigMap evented",
+               "vigil-e2e");
   const auto about = [](const json& list, const char* ref_field) {
     std::vector<json> out;
     for (const auto& e : list["items"]) {

@@ -8,7 +8,8 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(K8sBackoffTest, GrowsToTheCapAndStaysWithinJitter) {
-  Backoff b({.initial = milliseconds(200), .max = milliseconds(30000), .factor = 2.0, .jitter = 0.5}, 1);
+  Backoff b(
+      {.initial = milliseconds(200), .max = milliseconds(30000), .factor = 2.0, .jitter = 0.5}, 1);
   double expected = 200;
   for (int i = 0; i < 20; ++i) {
     const auto d = b.next();
@@ -26,7 +27,8 @@ TEST(K8sBackoffTest, NeverExceedsTheCapAfterManyAttempts) {
 }
 
 TEST(K8sBackoffTest, ResetStartsOver) {
-  Backoff b({.initial = milliseconds(100), .max = milliseconds(10000), .factor = 2.0, .jitter = 0.0}, 1);
+  Backoff b(
+      {.initial = milliseconds(100), .max = milliseconds(10000), .factor = 2.0, .jitter = 0.0}, 1);
   EXPECT_EQ(b.next(), milliseconds(100));
   EXPECT_EQ(b.next(), milliseconds(200));
   EXPECT_EQ(b.next(), milliseconds(400));

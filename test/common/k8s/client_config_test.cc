@@ -1,11 +1,12 @@
 #include "common/k8s/client_config.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace vigil::k8s {
 namespace {
@@ -48,13 +49,19 @@ std::string inline_kubeconfig() {
          "- name: test\n"
          "  cluster:\n"
          "    server: https://127.0.0.1:6443/\n"
-         "    certificate-authority-data: " + b64(kCaPem) + "\n"
+         "    certificate-authority-data: " +
+         b64(kCaPem) +
+         "\n"
          "    tls-server-name: kubernetes.default\n"
          "users:\n"
          "- name: admin\n"
          "  user:\n"
-         "    client-certificate-data: " + b64(kCertPem) + "\n"
-         "    client-key-data: " + b64(kKeyPem) + "\n"
+         "    client-certificate-data: " +
+         b64(kCertPem) +
+         "\n"
+         "    client-key-data: " +
+         b64(kKeyPem) +
+         "\n"
          "contexts:\n"
          "- name: admin@test\n"
          "  context: {cluster: test, user: admin, namespace: vigil-system}\n"
@@ -133,13 +140,14 @@ TEST_F(K8sClientConfigTest, ResolvesFilesRelativeToTheKubeconfig) {
   write("certs/admin.key", kKeyPem);
   write("token", "  secret-token\n");
   const std::string path = write("conf/kubeconfig",
-                                  "current-context: c\n"
-                                  "clusters: [{name: k, cluster: {server: 'https://h:1', "
-                                  "certificate-authority: ../certs/ca.crt}}]\n"
-                                  "users: [{name: u, user: {client-certificate: ../certs/admin.crt, "
-                                  "client-key: " + (dir_ / "certs/admin.key").string() +
-                                      ", tokenFile: ../token}}]\n"
-                                      "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+                                 "current-context: c\n"
+                                 "clusters: [{name: k, cluster: {server: 'https://h:1', "
+                                 "certificate-authority: ../certs/ca.crt}}]\n"
+                                 "users: [{name: u, user: {client-certificate: ../certs/admin.crt, "
+                                 "client-key: " +
+                                     (dir_ / "certs/admin.key").string() +
+                                     ", tokenFile: ../token}}]\n"
+                                     "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
   auto config = load_kubeconfig({path});
   ASSERT_TRUE(config.ok()) << config.error();
   EXPECT_EQ(config->ca_pem, kCaPem);
@@ -161,13 +169,15 @@ TEST_F(K8sClientConfigTest, StaticToken) {
 }
 
 TEST_F(K8sClientConfigTest, MergesFilesFirstOneWins) {
-  const std::string a = write("a", "current-context: one\n"
-                                   "clusters: [{name: k, cluster: {server: 'https://first:1'}}]\n"
-                                   "contexts: [{name: one, context: {cluster: k}}]\n");
-  const std::string b = write("b", "current-context: two\n"
-                                   "clusters: [{name: k, cluster: {server: 'https://second:1'}},"
-                                   " {name: k2, cluster: {server: 'https://third:1'}}]\n"
-                                   "contexts: [{name: two, context: {cluster: k2}}]\n");
+  const std::string a = write("a",
+                              "current-context: one\n"
+                              "clusters: [{name: k, cluster: {server: 'https://first:1'}}]\n"
+                              "contexts: [{name: one, context: {cluster: k}}]\n");
+  const std::string b = write("b",
+                              "current-context: two\n"
+                              "clusters: [{name: k, cluster: {server: 'https://second:1'}},"
+                              " {name: k2, cluster: {server: 'https://third:1'}}]\n"
+                              "contexts: [{name: two, context: {cluster: k2}}]\n");
   auto config = load_kubeconfig({(dir_ / "missing").string(), a, b});
   ASSERT_TRUE(config.ok()) << config.error();
   EXPECT_EQ(config->server, "https://first:1");
@@ -191,41 +201,53 @@ TEST_F(K8sClientConfigTest, RejectsBadConfigsWithClearMessages) {
       {"unknown cluster", "current-context: c\ncontexts: [{name: c, context: {cluster: nope}}]\n",
        "cluster \"nope\", which is not defined"},
       {"unknown user", "current-context: c\n" + cluster + ctx, "user \"u\", which is not defined"},
-      {"no server", "current-context: c\nclusters: [{name: k, cluster: {}}]\n" + ctx, "has no server"},
-      {"insecure", "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
-                   "insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: k}}]\n",
+      {"no server", "current-context: c\nclusters: [{name: k, cluster: {}}]\n" + ctx,
+       "has no server"},
+      {"insecure",
+       "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
+       "insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: k}}]\n",
        "insecure-skip-tls-verify, which vigil refuses"},
-      {"plain http", "current-context: c\nclusters: [{name: k, cluster: {server: 'http://h:1'}}]\n"
-                     "contexts: [{name: c, context: {cluster: k}}]\n",
+      {"plain http",
+       "current-context: c\nclusters: [{name: k, cluster: {server: 'http://h:1'}}]\n"
+       "contexts: [{name: c, context: {cluster: k}}]\n",
        "plain http://"},
-      {"exec plugin", "current-context: c\n" + cluster + ctx +
-                          "users: [{name: u, user: {exec: {command: aws}}}]\n",
+      {"exec plugin",
+       "current-context: c\n" + cluster + ctx +
+           "users: [{name: u, user: {exec: {command: aws}}}]\n",
        "\"exec\", which vigil does not support"},
-      {"bad base64", "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
-                     "certificate-authority-data: '!!!'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n",
+      {"bad base64",
+       "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
+       "certificate-authority-data: '!!!'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n",
        "certificate-authority-data is not valid base64"},
-      {"not PEM", "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
-                  "certificate-authority-data: " + b64("hello") + "}}]\n"
-                  "contexts: [{name: c, context: {cluster: k}}]\n",
+      {"not PEM",
+       "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
+       "certificate-authority-data: " +
+           b64("hello") +
+           "}}]\n"
+           "contexts: [{name: c, context: {cluster: k}}]\n",
        "does not contain PEM data"},
-      {"cert without key", "current-context: c\n" + cluster + ctx +
-                               "users: [{name: u, user: {client-certificate-data: " + b64(kCertPem) + "}}]\n",
+      {"cert without key",
+       "current-context: c\n" + cluster + ctx +
+           "users: [{name: u, user: {client-certificate-data: " + b64(kCertPem) + "}}]\n",
        "only one of client-certificate and client-key"},
-      {"missing CA file", "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
-                          "certificate-authority: /nonexistent/ca.crt}}]\n"
-                          "contexts: [{name: c, context: {cluster: k}}]\n",
+      {"missing CA file",
+       "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
+       "certificate-authority: /nonexistent/ca.crt}}]\n"
+       "contexts: [{name: c, context: {cluster: k}}]\n",
        "/nonexistent/ca.crt"},
       {"bad YAML", "clusters: [\n  - {name: k\n", "invalid YAML at line"},
       {"not a map", "- a\n- b\n", "not a map"},
       {"clusters not a list", "clusters: {a: b}\n", "clusters must be a list"},
-      {"bad boolean", "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
-                      "insecure-skip-tls-verify: maybe}}]\ncontexts: [{name: c, context: {cluster: k}}]\n",
+      {"bad boolean",
+       "current-context: c\nclusters: [{name: k, cluster: {server: 'https://h:1', "
+       "insecure-skip-tls-verify: maybe}}]\ncontexts: [{name: c, context: {cluster: k}}]\n",
        "invalid value at line"},
   };
   for (const auto& c : cases) {
     auto config = parse_kubeconfig(c.yaml, "/tmp");
     ASSERT_FALSE(config.ok()) << c.name;
-    EXPECT_NE(config.error().find(c.message), std::string::npos) << c.name << ": " << config.error();
+    EXPECT_NE(config.error().find(c.message), std::string::npos)
+        << c.name << ": " << config.error();
   }
 }
 

@@ -1,7 +1,6 @@
 #include "common/k8s/events.h"
 
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include "test/fakes/fake_kube_client.h"
@@ -33,7 +32,8 @@ TEST(K8sEventsTest, CreatesAnEventsV1Event) {
   EXPECT_EQ(e["regarding"]["namespace"], "team-a");
   EXPECT_EQ(e["regarding"]["uid"], "uid-1");
   EXPECT_EQ(e["metadata"]["name"].get<std::string>().rfind("shell.", 0), 0u);
-  EXPECT_EQ(e["eventTime"].get<std::string>().size(), std::string("2026-01-01T00:00:00.000000Z").size());
+  EXPECT_EQ(e["eventTime"].get<std::string>().size(),
+            std::string("2026-01-01T00:00:00.000000Z").size());
 }
 
 TEST(K8sEventsTest, ClusterScopedObjectsGoToDefaultAndLongNotesAreCut) {

@@ -41,7 +41,8 @@ TEST(K8sResourceTest, Keys) {
 TEST(K8sResourceTest, PatchContentTypes) {
   EXPECT_EQ(patch_content_type(PatchType::kMerge), "application/merge-patch+json");
   EXPECT_EQ(patch_content_type(PatchType::kJson), "application/json-patch+json");
-  EXPECT_EQ(patch_content_type(PatchType::kStrategicMerge), "application/strategic-merge-patch+json");
+  EXPECT_EQ(patch_content_type(PatchType::kStrategicMerge),
+            "application/strategic-merge-patch+json");
   EXPECT_EQ(patch_content_type(PatchType::kApply), "application/apply-patch+yaml");
 }
 
@@ -49,7 +50,8 @@ TEST(K8sTimeFormatTest, MicroTimeHasSixFractionalDigits) {
   using namespace std::chrono;
   const system_clock::time_point t{seconds(1767225600) + microseconds(123)};  // 2026-01-01
   EXPECT_EQ(format_micro_time(t), "2026-01-01T00:00:00.000123Z");
-  EXPECT_EQ(format_micro_time(system_clock::time_point{seconds(1767225600)}), "2026-01-01T00:00:00.000000Z");
+  EXPECT_EQ(format_micro_time(system_clock::time_point{seconds(1767225600)}),
+            "2026-01-01T00:00:00.000000Z");
   EXPECT_EQ(format_time(t), "2026-01-01T00:00:00Z");
 }
 

@@ -1,11 +1,12 @@
 #include "common/k8s/token_file.h"
 
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace vigil::k8s {
 namespace {
@@ -23,7 +24,8 @@ class K8sTokenFileTest : public ::testing::Test {
     // Written aside and renamed, as the kubelet's atomic writer does.
     const fs::path tmp = path_.string() + ".tmp";
     std::ofstream(tmp) << s;
-    fs::last_write_time(tmp, fs::file_time_type::clock::now() + std::chrono::seconds(mtime_offset_s));
+    fs::last_write_time(tmp,
+                        fs::file_time_type::clock::now() + std::chrono::seconds(mtime_offset_s));
     fs::rename(tmp, path_);
   }
   fs::path path_;

@@ -1,9 +1,9 @@
 #include "common/k8s/watch_stream.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace vigil::k8s {
 namespace {
@@ -21,7 +21,8 @@ std::vector<std::string> feed_all(LineDecoder& d, const std::vector<std::string_
 
 constexpr std::string_view kStream =
     "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\"}}}\n"
-    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"2\"}}}\r\n"
+    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"2\"}}}"
+    "\r\n"
     "\n"
     "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"3\"}}}\n";
 
@@ -29,8 +30,8 @@ TEST(K8sWatchStreamTest, SplitsLinesAcrossEveryChunkBoundary) {
   for (size_t cut1 = 0; cut1 <= kStream.size(); ++cut1) {
     for (size_t cut2 = cut1; cut2 <= kStream.size(); cut2 += 7) {
       LineDecoder d;
-      auto lines = feed_all(d, {kStream.substr(0, cut1), kStream.substr(cut1, cut2 - cut1),
-                                kStream.substr(cut2)});
+      auto lines = feed_all(
+          d, {kStream.substr(0, cut1), kStream.substr(cut1, cut2 - cut1), kStream.substr(cut2)});
       ASSERT_EQ(lines.size(), 3u) << cut1 << "," << cut2;
       EXPECT_EQ(lines[0].back(), '}');
       EXPECT_EQ(lines[1].back(), '}');  // "\r" stripped
@@ -121,7 +122,8 @@ TEST(K8sWatchStreamTest, DecodesExpiredErrors) {
   ASSERT_TRUE(gone.ok());
   EXPECT_TRUE(is_expired(*gone));
 
-  auto other = decode_watch_event(R"({"type":"ERROR","object":{"code":500,"reason":"InternalError"}})");
+  auto other =
+      decode_watch_event(R"({"type":"ERROR","object":{"code":500,"reason":"InternalError"}})");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(is_expired(*other));
 }

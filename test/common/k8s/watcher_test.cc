@@ -1,14 +1,14 @@
 #include "common/k8s/watcher.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "test/fakes/fake_kube_client.h"
 
@@ -36,7 +36,8 @@ class Recorder {
       const json obj = json::parse(object);
       std::string value = obj.contains("data") ? obj["data"].value("v", "") : "";
       std::lock_guard<std::mutex> lock(mu_);
-      events_.push_back(std::string(to_string(type)) + " " + obj["metadata"].value("name", "") + "=" + value);
+      events_.push_back(std::string(to_string(type)) + " " + obj["metadata"].value("name", "") +
+                        "=" + value);
       cv_.notify_all();
     };
   }
@@ -66,14 +67,16 @@ WatcherOptions options(int64_t page_size = 500) {
 
 TEST(K8sWatcherTest, ListsThenStreamsEventsInOrder) {
   FakeKubeClient client;
-  for (const char* n : {"a", "b", "c", "d", "e"}) ASSERT_TRUE(client.create(configmaps(), "ns", configmap(n, "0")).ok());
+  for (const char* n : {"a", "b", "c", "d", "e"})
+    ASSERT_TRUE(client.create(configmaps(), "ns", configmap(n, "0")).ok());
   ASSERT_TRUE(client.create(configmaps(), "other", configmap("x", "0")).ok());
   Recorder rec;
   Watcher w(client, options(/*page_size=*/2), rec.handler());
   EXPECT_FALSE(w.has_synced());
   w.start();
   ASSERT_TRUE(w.wait_for_sync(5s));
-  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED a=0", "ADDED b=0", "ADDED c=0", "ADDED d=0", "ADDED e=0"}));
+  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED a=0", "ADDED b=0", "ADDED c=0",
+                                                    "ADDED d=0", "ADDED e=0"}));
   EXPECT_EQ(w.snapshot().size(), 5u);
   auto cached = w.get("ns/c");
   ASSERT_TRUE(cached.has_value());
@@ -86,8 +89,9 @@ TEST(K8sWatcherTest, ListsThenStreamsEventsInOrder) {
   const auto deleted = json::parse(client.remove(configmaps(), "ns", "b").value());
   ASSERT_TRUE(client.create(configmaps(), "other", configmap("y", "0")).ok());  // not watched
   ASSERT_TRUE(rec.wait_for(8));
-  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED a=0", "ADDED b=0", "ADDED c=0", "ADDED d=0",
-                                                    "ADDED e=0", "MODIFIED a=1", "ADDED f=0", "DELETED b=0"}));
+  EXPECT_EQ(rec.events(),
+            (std::vector<std::string>{"ADDED a=0", "ADDED b=0", "ADDED c=0", "ADDED d=0",
+                                      "ADDED e=0", "MODIFIED a=1", "ADDED f=0", "DELETED b=0"}));
   EXPECT_FALSE(w.get("ns/b").has_value());
   EXPECT_EQ(w.get("ns/a")->resource_version, updated["metadata"]["resourceVersion"]);
   EXPECT_EQ(w.resource_version(), deleted["metadata"]["resourceVersion"]);
@@ -103,25 +107,30 @@ TEST(K8sWatcherTest, ResumesFromTheLastVersionWithoutMissingEvents) {
   ASSERT_TRUE(w.wait_for_sync(5s));
   const auto watch_calls = [&] {
     auto calls = client.calls();
-    return std::count_if(calls.begin(), calls.end(), [](const std::string& c) { return c.rfind("watch ", 0) == 0; });
+    return std::count_if(calls.begin(), calls.end(),
+                         [](const std::string& c) { return c.rfind("watch ", 0) == 0; });
   };
   for (int round = 0; round < 5; ++round) {
-    // Once the watcher's next watch is open, end it as a server timeout or a dropped connection would.
+    // Once the watcher's next watch is open, end it as a server timeout or a dropped connection
+    // would.
     for (int i = 0; i < 500 && watch_calls() < round + 1; ++i) std::this_thread::sleep_for(2ms);
     ASSERT_EQ(watch_calls(), round + 1);
     client.close_watches();
-    ASSERT_TRUE(client.create(configmaps(), "ns", configmap("r" + std::to_string(round), "0")).ok());
+    ASSERT_TRUE(
+        client.create(configmaps(), "ns", configmap("r" + std::to_string(round), "0")).ok());
   }
   ASSERT_TRUE(rec.wait_for(5));
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED r0=0", "ADDED r1=0", "ADDED r2=0", "ADDED r3=0", "ADDED r4=0"}));
+  EXPECT_EQ(rec.events(), (std::vector<std::string>{"ADDED r0=0", "ADDED r1=0", "ADDED r2=0",
+                                                    "ADDED r3=0", "ADDED r4=0"}));
   EXPECT_EQ(w.stats().lists, 1u);  // resumed, never relisted
   EXPECT_GE(w.stats().watches, 6u);
 }
 
 TEST(K8sWatcherTest, RelistsAfterGoneAndSynthesizesDeletes) {
   FakeKubeClient client;
-  for (const char* n : {"keep", "change", "vanish"}) ASSERT_TRUE(client.create(configmaps(), "ns", configmap(n, "0")).ok());
+  for (const char* n : {"keep", "change", "vanish"})
+    ASSERT_TRUE(client.create(configmaps(), "ns", configmap(n, "0")).ok());
   Recorder rec;
   Watcher w(client, options(), rec.handler());
   w.start();
@@ -144,7 +153,8 @@ TEST(K8sWatcherTest, RelistsAfterGoneAndSynthesizesDeletes) {
   auto events = rec.events();
   std::vector<std::string> after(events.begin() + 3, events.end());
   std::sort(after.begin(), after.end());
-  EXPECT_EQ(after, (std::vector<std::string>{"ADDED new=0", "DELETED vanish=0", "MODIFIED change=1"}));
+  EXPECT_EQ(after,
+            (std::vector<std::string>{"ADDED new=0", "DELETED vanish=0", "MODIFIED change=1"}));
   EXPECT_EQ(w.stats().relists, 1u);
   EXPECT_GE(w.stats().errors, 1u);
   EXPECT_EQ(w.snapshot().size(), 3u);
