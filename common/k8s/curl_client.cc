@@ -75,6 +75,12 @@ Result<ServerUrl> parse_server(const std::string& server) {
   return u;
 }
 
+// "64 MiB", "4096 bytes".
+std::string format_size(size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} bytes", bytes);
+}
+
 struct BodySink {
   std::string* out;
   size_t limit;
@@ -276,8 +282,8 @@ struct CurlClient::Impl {
                               const char* error_buffer, const BodySink* sink,
                               long timeout_ms) const {
     if (sink != nullptr && sink->overflowed) {
-      return fmt::format("{} {}: the response is larger than the {} MiB limit", method, path,
-                         sink->limit >> 20);
+      return fmt::format("{} {}: the response is larger than the {} limit", method, path,
+                         format_size(sink->limit));
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return fmt::format("{} {}: timed out after {} ms ({})", method, path, timeout_ms,
@@ -539,8 +545,8 @@ Result<StreamEnd> CurlClient::watch(const ResourceRef& ref, std::string_view ns,
   if (cancel.cancelled()) return StreamEnd::kCancelled;
   if (stream.handler_stopped) return StreamEnd::kStopped;
   if (stream.decoder.overflowed()) {
-    return make_error(fmt::format("GET {}: a watch event is larger than the {} MiB limit", path,
-                                  impl_->options.max_watch_line_bytes >> 20));
+    return make_error(fmt::format("GET {}: a watch event is larger than the {} limit", path,
+                                  format_size(impl_->options.max_watch_line_bytes)));
   }
   if (stream.status == 0) curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &stream.status);
   if (stream.status != 0 && stream.status != 200) {

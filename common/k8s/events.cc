@@ -160,12 +160,14 @@ void send_event(Client& client, EventRateLimit& limit, const ObjectReference& in
 }  // namespace
 
 EventRecorder::EventRecorder(Client& client, std::string component)
-    : client_(client), component_(std::move(component)), limit_(std::make_unique<EventRateLimit>()) {}
+    : client_(client),
+      component_(std::move(component)),
+      limit_(std::make_unique<EventRateLimit>()) {}
 
 EventRecorder::~EventRecorder() = default;
 
-void EventRecorder::record(const ObjectReference& involved, EventType type,
-                           std::string_view reason, std::string_view message) {
+void EventRecorder::record(const ObjectReference& involved, EventType type, std::string_view reason,
+                           std::string_view message) {
   send_event(client_, *limit_, involved, type, reason, message, component_);
 }
 

@@ -622,7 +622,7 @@ TEST_F(K8sClientE2eTest, ResponseSizeLimit) {
   auto small = new_client({.max_response_bytes = 4096});
   auto r = small->get(configmaps(), *ns_, "big");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("larger than"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("larger than the 4096 bytes limit"), std::string::npos) << r.error();
 }
 
 struct Candidate {

@@ -1,14 +1,14 @@
 #include "test/fakes/fake_kube_client.h"
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/k8s/time_format.h"
 
@@ -16,8 +16,8 @@ namespace vigil::testing {
 
 namespace {
 
-using nlohmann::json;
 using k8s::ResourceRef;
+using nlohmann::json;
 
 std::string type_key(const ResourceRef& ref) { return ref.group + "/" + ref.resource; }
 
@@ -59,10 +59,12 @@ std::vector<LabelRequirement> parse_selector(std::string_view selector) {
     selector = comma == std::string_view::npos ? std::string_view() : selector.substr(comma + 1);
     if (term.empty()) continue;
     if (const auto ne = term.find("!="); ne != std::string::npos) {
-      out.push_back({trim(term.substr(0, ne)), LabelRequirement::kNotEquals, trim(term.substr(ne + 2))});
+      out.push_back(
+          {trim(term.substr(0, ne)), LabelRequirement::kNotEquals, trim(term.substr(ne + 2))});
     } else if (const auto eq = term.find('='); eq != std::string::npos) {
       const size_t vstart = term.compare(eq, 2, "==") == 0 ? eq + 2 : eq + 1;
-      out.push_back({trim(term.substr(0, eq)), LabelRequirement::kEquals, trim(term.substr(vstart))});
+      out.push_back(
+          {trim(term.substr(0, eq)), LabelRequirement::kEquals, trim(term.substr(vstart))});
     } else if (term[0] == '!') {
       out.push_back({trim(term.substr(1)), LabelRequirement::kNotExists, ""});
     } else {
@@ -129,8 +131,8 @@ struct FakeKubeClient::State {
   int64_t compacted_rv = 0;                                    // guarded by mu
   uint64_t close_generation = 0;                               // guarded by mu
   int open_watches = 0;                                        // guarded by mu
-  std::map<std::string, std::pair<int, int>> failures;         // guarded by mu: verb → (code, count)
-  std::vector<std::string> calls;                              // guarded by mu
+  std::map<std::string, std::pair<int, int>> failures;  // guarded by mu: verb → (code, count)
+  std::vector<std::string> calls;                       // guarded by mu
 
   // Records the call; returns an injected failure for it, if any.
   std::optional<Error> begin(const std::string& verb, const ResourceRef& ref, std::string_view ns,
@@ -139,7 +141,8 @@ struct FakeKubeClient::State {
     auto it = failures.find(verb);
     if (it == failures.end() || it->second.second <= 0) return std::nullopt;
     --it->second.second;
-    return status_error(it->second.first, fmt::format("injected failure: {} {}", verb, it->second.first));
+    return status_error(it->second.first,
+                        fmt::format("injected failure: {} {}", verb, it->second.first));
   }
 
   std::string bump(json& obj) {
@@ -187,8 +190,8 @@ struct FakeKubeClient::State {
   }
 
   // Stores `next` over the existing object, enforcing the rules of a write.
-  Result<std::string> replace(const ResourceRef& ref, const std::string& ns, const std::string& name,
-                              json next, bool status_write) {
+  Result<std::string> replace(const ResourceRef& ref, const std::string& ns,
+                              const std::string& name, json next, bool status_write) {
     const std::string tk = type_key(ref);
     auto& objs = objects[tk];
     const auto it = objs.find(k8s::object_key(ns, name));
@@ -214,7 +217,8 @@ struct FakeKubeClient::State {
       stored = next;
       json& meta = stored["metadata"];
       // Server-owned metadata comes from the stored object.
-      for (const char* key : {"uid", "creationTimestamp", "generation", "deletionTimestamp", "namespace", "name"}) {
+      for (const char* key :
+           {"uid", "creationTimestamp", "generation", "deletionTimestamp", "namespace", "name"}) {
         if (old["metadata"].contains(key)) {
           meta[key] = old["metadata"][key];
         } else {
@@ -236,8 +240,9 @@ struct FakeKubeClient::State {
         const json old_finalizers = old["metadata"].value("finalizers", json::array());
         for (const auto& f : finalizers) {
           if (std::find(old_finalizers.begin(), old_finalizers.end(), f) == old_finalizers.end()) {
-            return status_error(422, "metadata.finalizers: Forbidden: no new finalizers can be added "
-                                     "if the object is being deleted");
+            return status_error(422,
+                                "metadata.finalizers: Forbidden: no new finalizers can be added "
+                                "if the object is being deleted");
           }
         }
       }
@@ -255,8 +260,9 @@ struct FakeKubeClient::State {
     return stored.dump();
   }
 
-  Result<std::string> patch(const ResourceRef& ref, std::string_view ns_in, std::string_view name_in,
-                            std::string_view patch_text, k8s::PatchType type, bool status_write) {
+  Result<std::string> patch(const ResourceRef& ref, std::string_view ns_in,
+                            std::string_view name_in, std::string_view patch_text,
+                            k8s::PatchType type, bool status_write) {
     const std::string ns = ref.namespaced ? std::string(ns_in) : "";
     const std::string name(name_in);
     json p = json::parse(patch_text, nullptr, /*allow_exceptions=*/false);
@@ -281,7 +287,8 @@ struct FakeKubeClient::State {
       return status_error(422, std::string("the patch cannot be applied: ") + e.what());
     }
     // A resourceVersion in the patch is a precondition; otherwise the write is unconditional.
-    const std::string want_rv = p.is_object() ? string_at(p.value("metadata", json::object()), "resourceVersion") : "";
+    const std::string want_rv =
+        p.is_object() ? string_at(p.value("metadata", json::object()), "resourceVersion") : "";
     next["metadata"]["resourceVersion"] = want_rv;
     return replace(ref, ns, name, std::move(next), status_write);
   }
@@ -329,7 +336,8 @@ std::string FakeKubeClient::resource_version() const {
 
 Result<k8s::Response> FakeKubeClient::request(std::string_view method, std::string_view path,
                                               std::string_view, std::string_view) {
-  return make_error(fmt::format("FakeKubeClient does not serve raw requests ({} {})", method, path));
+  return make_error(
+      fmt::format("FakeKubeClient does not serve raw requests ({} {})", method, path));
 }
 
 Result<std::string> FakeKubeClient::get(const ResourceRef& ref, std::string_view ns_in,
@@ -364,7 +372,9 @@ Result<std::string> FakeKubeClient::list(const ResourceRef& ref, std::string_vie
   }
   json meta = {{"resourceVersion", std::to_string(state_->rv)}};
   if (!next_continue.empty()) meta["continue"] = next_continue;
-  return json{{"kind", "List"}, {"apiVersion", ref.api_version()}, {"metadata", meta}, {"items", items}}.dump();
+  return json{
+      {"kind", "List"}, {"apiVersion", ref.api_version()}, {"metadata", meta}, {"items", items}}
+      .dump();
 }
 
 Result<std::string> FakeKubeClient::create(const ResourceRef& ref, std::string_view ns,
@@ -383,11 +393,13 @@ Result<std::string> FakeKubeClient::update(const ResourceRef& ref, std::string_v
   if (auto e = state_->begin("update", ref, ns, name)) return *e;
   json obj = json::parse(object_json, nullptr, /*allow_exceptions=*/false);
   if (obj.is_discarded()) return status_error(400, "the object is not valid JSON");
-  return state_->replace(ref, ref.namespaced ? std::string(ns) : "", std::string(name), std::move(obj), false);
+  return state_->replace(ref, ref.namespaced ? std::string(ns) : "", std::string(name),
+                         std::move(obj), false);
 }
 
 Result<std::string> FakeKubeClient::update_status(const ResourceRef& ref, std::string_view ns,
-                                                  std::string_view name, std::string_view object_json,
+                                                  std::string_view name,
+                                                  std::string_view object_json,
                                                   const k8s::WriteOptions&) {
   std::lock_guard<std::mutex> lock(state_->mu);
   if (auto e = state_->begin("update", ref, ns, name)) return *e;
@@ -396,7 +408,8 @@ Result<std::string> FakeKubeClient::update_status(const ResourceRef& ref, std::s
   }
   json obj = json::parse(object_json, nullptr, /*allow_exceptions=*/false);
   if (obj.is_discarded()) return status_error(400, "the object is not valid JSON");
-  return state_->replace(ref, ref.namespaced ? std::string(ns) : "", std::string(name), std::move(obj), true);
+  return state_->replace(ref, ref.namespaced ? std::string(ns) : "", std::string(name),
+                         std::move(obj), true);
 }
 
 Result<std::string> FakeKubeClient::patch(const ResourceRef& ref, std::string_view ns,
@@ -453,8 +466,9 @@ Result<k8s::StreamEnd> FakeKubeClient::watch(const ResourceRef& ref, std::string
   k8s::ListOptions filter;
   filter.label_selector = options.label_selector;
   filter.field_selector = options.field_selector;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds : 3600);
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::seconds(options.timeout_seconds > 0 ? options.timeout_seconds : 3600);
 
   std::unique_lock<std::mutex> lock(s.mu);
   if (auto e = s.begin("watch", ref, ns, "")) return *e;
@@ -493,7 +507,8 @@ Result<k8s::StreamEnd> FakeKubeClient::watch(const ResourceRef& ref, std::string
       }
     }
     for (const json& obj : current) {
-      if (!send(json{{"type", "ADDED"}, {"object", obj}}.dump())) return finish(k8s::StreamEnd::kStopped);
+      if (!send(json{{"type", "ADDED"}, {"object", obj}}.dump()))
+        return finish(k8s::StreamEnd::kStopped);
     }
   } else {
     try {
@@ -502,9 +517,13 @@ Result<k8s::StreamEnd> FakeKubeClient::watch(const ResourceRef& ref, std::string
       return finish(status_error(400, "invalid resourceVersion " + from));
     }
     if (cursor < s.compacted_rv) {
-      const json status = {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                           {"reason", "Expired"}, {"code", 410},
-                           {"message", fmt::format("too old resource version: {} ({})", cursor, s.compacted_rv)}};
+      const json status = {
+          {"kind", "Status"},
+          {"apiVersion", "v1"},
+          {"status", "Failure"},
+          {"reason", "Expired"},
+          {"code", 410},
+          {"message", fmt::format("too old resource version: {} ({})", cursor, s.compacted_rv)}};
       send(json{{"type", "ERROR"}, {"object", status}}.dump());
       return finish(k8s::StreamEnd::kClosed);
     }
