@@ -30,8 +30,12 @@ class Trigger {
   // Waits for a notification (or `max_wait`), then for `quiet` without more; false on stop.
   bool wait(std::chrono::milliseconds quiet, std::chrono::milliseconds max_wait,
             const std::atomic<bool>& stop) {
+    // `stop` is set from a signal handler, which cannot notify: wake up every tick to look at it.
+    constexpr auto kTick = std::chrono::milliseconds(200);
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, max_wait, [&] { return dirty_ || stop.load(); });
+    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    while (!dirty_ && !stop && std::chrono::steady_clock::now() < deadline)
+      cv_.wait_for(lock, kTick);
     if (stop) return false;
     while (dirty_) {
       dirty_ = false;

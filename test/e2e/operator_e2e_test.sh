@@ -189,6 +189,9 @@ eventually 30 "a rule created after compaction is accepted" accepted securityrul
 not_in_bundle() { ! bundle_has broken-rule; }
 eventually 30 "a rule deleted around the compaction left the bundle" not_in_bundle
 bundle_has after-compaction && ok "the bundle has the rule created after compaction" || bad "bundle misses after-compaction"
+# The watch resumed from a version the restarted API server no longer has: it must have relisted.
+if grep -q "Relist" "$WORK"/op-a.log; then ok "the operator's watch relisted (410) after the restart"; else
+  bad "no relist in the operator log"; fi
 
 # ---- leader election: two replicas, one leader, failover
 start_operator op-b
@@ -210,6 +213,16 @@ spec: {source: syscall, condition: "spawned_process and proc.name = nc", output:
 YAML
 K apply -f "$WORK/after.yaml" >/dev/null
 eventually 20 "the new leader accepts a new rule" accepted securityrules vigil-system after-failover
+
+# ---- graceful shutdown: SIGTERM ends the leader promptly and releases the Lease
+if [[ "$standby" == op-a ]]; then survivor=${OP_PIDS[0]}; else survivor=${OP_PIDS[1]}; fi
+kill -TERM "$survivor"
+t0=$SECONDS
+while kill -0 "$survivor" 2>/dev/null && ((SECONDS - t0 < 10)); do sleep 0.1; done
+if kill -0 "$survivor" 2>/dev/null; then bad "operator still running 10s after SIGTERM"; else
+  ok "operator exited $((SECONDS - t0))s after SIGTERM"; fi
+released() { [[ -z "$(holder)" ]]; }
+eventually 5 "the Lease was released on shutdown" released
 
 summary
 ((FAIL == 0))
