@@ -23,7 +23,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr size_t kReadBufferReserve = 64 * 1024;
+constexpr size_t kReadBufferReserve = size_t{64} * 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -172,7 +172,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::chrono::seconds(1));
-    drain_buf_.resize(16 * 1024);
+    drain_buf_.resize(size_t{16} * 1024);
     drain_left_ = 4u << 20;
     drain();
   }
@@ -309,12 +309,12 @@ std::string Request::header(std::string_view name) const {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(
     const ServerOptions& options,
-    std::vector<std::pair<std::string, std::pair<std::string, Handler>>> routes) {
+    const std::vector<std::pair<std::string, std::pair<std::string, Handler>>>& routes) {
   auto shared = std::make_shared<Shared>();
   shared->options = options;
   shared->log = spdlog::get(options.name);
   if (!shared->log) shared->log = spdlog::default_logger();
-  for (auto& [path, mh] : routes) shared->routes[path].push_back(std::move(mh));
+  for (const auto& [path, mh] : routes) shared->routes[path].push_back(mh);
   auto server = std::make_unique<BeastServer>(shared);
   auto ok = server->listen();
   if (!ok.ok()) return Error{ok.error()};

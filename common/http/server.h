@@ -71,7 +71,7 @@ class HttpServer {
   // known paths with another method 405.
   static Result<std::unique_ptr<HttpServer>> start(
       const ServerOptions& options,
-      std::vector<std::pair<std::string, std::pair<std::string, Handler>>> routes);
+      const std::vector<std::pair<std::string, std::pair<std::string, Handler>>>& routes);
 
   virtual uint16_t port() const = 0;
   virtual ServerStats stats() const = 0;
@@ -80,10 +80,10 @@ class HttpServer {
 };
 
 // Convenience for routes: {path, {method, handler}}.
-inline std::pair<std::string, std::pair<std::string, Handler>> route(std::string method,
-                                                                     std::string path,
+inline std::pair<std::string, std::pair<std::string, Handler>> route(const std::string& method,
+                                                                     const std::string& path,
                                                                      Handler handler) {
-  return {std::move(path), {std::move(method), std::move(handler)}};
+  return {path, {method, std::move(handler)}};
 }
 
 }  // namespace vigil::http

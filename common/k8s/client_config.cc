@@ -210,7 +210,7 @@ Result<ClientConfig> resolve_config(const Merged& m, const KubeconfigOptions& op
   }
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
@@ -222,7 +222,7 @@ std::string trim(std::string s) {
 Result<ClientConfig> parse_kubeconfig(std::string_view yaml, std::string_view base_dir,
                                       const KubeconfigOptions& options) {
   Merged m;
-  m.files.push_back("<inline>");
+  m.files.emplace_back("<inline>");
   auto merged = merge_document(yaml, std::string(base_dir), m);
   if (!merged) return make_error("kubeconfig: " + merged.error());
   auto config = resolve_config(m, options);
@@ -270,7 +270,7 @@ Result<ClientConfig> in_cluster_config(std::string_view host, std::string_view p
   if (!ca) return make_error(ca.error());
   config.ca_pem = std::move(*ca);
   if (auto ns = read_small_file(dir + "/namespace", "service account namespace")) {
-    if (std::string n = trim(std::move(*ns)); !n.empty()) config.default_namespace = std::move(n);
+    if (std::string n = trim(*ns); !n.empty()) config.default_namespace = std::move(n);
   }
   config.source = "in-cluster service account (" + dir + ")";
   return config;
