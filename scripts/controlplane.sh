@@ -7,6 +7,9 @@
 #
 # Usage: scripts/controlplane.sh {build|start DIR|stop DIR|status DIR|env DIR|kubectl DIR ARGS...|paths|--help}
 set -euo pipefail
+# CI may run without HOME; the binary cache and Go's own caches live under it.
+if [[ -z "${HOME:-}" ]]; then HOME=$(getent passwd "$(id -u)" | cut -d: -f6); HOME=${HOME:-/root}; fi
+export HOME
 
 PROG=controlplane.sh
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
