@@ -15,6 +15,9 @@ CLANG_TIDY     ?= clang-tidy
 # `make run ARGS="lint rules/foo.yaml"` passes ARGS to the binary.
 ARGS           ?=
 
+# CI may run without HOME: ccache, Go and the control-plane cache keep their files under it.
+HOME ?= $(shell getent passwd $$(id -u) | cut -d: -f6)
+export HOME
 # ccache: default CCACHE_DIR, bounded size.
 export CCACHE_MAXSIZE ?= 2G
 # Relative paths in the cache key, so a fresh clone elsewhere (CI) reuses the cache.
