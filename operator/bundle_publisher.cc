@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
 
 namespace vigil::op {
@@ -63,7 +64,7 @@ Result<bool> BundlePublisher::write_credentials(const std::string& json, const s
     return true;
   }
   if (!current.ok()) return Error{current.error(), current.error_code()};
-  Json cur = Json::parse(current.value(), nullptr, false);
+  Json cur = parse_bounded_json<Json>(current.value());
   if (!cur.is_discarded() && cur.contains("metadata") && cur["metadata"].contains("annotations") &&
       cur["metadata"]["annotations"].value(std::string(bundle::kHashAnnotation), "") == hash) {
     return false;
@@ -89,7 +90,7 @@ Result<PublishResult> BundlePublisher::publish(
   int64_t generation = 0;
   std::string resource_version;
   if (current.ok()) {
-    Json cur = Json::parse(current.value(), nullptr, false);
+    Json cur = parse_bounded_json<Json>(current.value());
     if (!cur.is_discarded() && cur.contains("metadata")) {
       const Json& meta = cur["metadata"];
       resource_version = meta.value("resourceVersion", "");

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include "common/base/bounded_json.h"
+
 namespace vigil::bundle {
 namespace {
 
@@ -19,7 +21,7 @@ void sort_objects(std::vector<BundleObject>& v) {
 // Parses the spec; a spec that is not JSON (impossible from the API server) is kept as a string
 // so nothing is dropped silently.
 Json spec_of(const BundleObject& o) {
-  Json spec = Json::parse(o.spec_json, nullptr, false);
+  Json spec = parse_bounded_json<Json>(o.spec_json);
   if (spec.is_discarded()) return Json(o.spec_json);
   return spec;
 }
@@ -74,7 +76,7 @@ Result<std::vector<BundleObject>> parse_bundle_rules(std::string_view rules) {
     pos = eol + 1;
     ++line_no;
     if (line.empty() || line == "---") continue;
-    Json doc = Json::parse(line, nullptr, false);
+    Json doc = parse_bounded_json<Json>(line);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("metadata") ||
         !doc["metadata"].is_object() || !doc.contains("spec")) {
       return Error{"bundle rules line " + std::to_string(line_no) +

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base/json_depth.h"
+
 namespace vigil::fields {
 
 // =============================================================================================
@@ -636,29 +638,7 @@ constexpr int kMaxJsonDepth = kMaxAncestorDepth + 8;
 
 // Rejects nesting beyond kMaxJsonDepth before nlohmann builds (and later recursively destroys)
 // a tree from it.
-bool nesting_within(std::string_view s, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) {
-        return false;
-      }
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
+bool nesting_within(std::string_view s, int max_depth) { return json_nesting_within(s, max_depth); }
 
 const char* json_type(const Json& v) {
   switch (v.type()) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/api/v1alpha1/types.h"
+#include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
 #include "operator/controllers/resources.h"
 
@@ -68,7 +69,7 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
   SinkReconcileResult result;
   for (const auto& text : objects) {
     auto sink = api::parse_alert_sink(text);
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+    nlohmann::json doc = parse_bounded_json(text);
     if (!sink.ok() || doc.is_discarded() || !doc.contains("spec")) {
       spdlog::warn("Skipped an AlertSink that does not parse: {}",
                    sink.ok() ? "no spec" : sink.error());
@@ -90,7 +91,7 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
                                   : " unreadable: " + secret.error()));
           continue;
         }
-        nlohmann::json s = nlohmann::json::parse(secret.value(), nullptr, false);
+        nlohmann::json s = parse_bounded_json(secret.value());
         const nlohmann::json* data =
             (!s.is_discarded() && s.contains("data") && s["data"].is_object()) ? &s["data"]
                                                                                : nullptr;

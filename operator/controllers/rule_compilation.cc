@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base/bounded_json.h"
 #include "common/rules/compiler.h"
 #include "common/rules/rule_loader.h"
 
@@ -27,7 +28,7 @@ RuleCompilation compile_security_rules(const std::vector<RuleObject>& rules,
     doc["apiVersion"] = "vigil.dev/v1alpha1";
     doc["kind"] = "SecurityRule";
     doc["metadata"] = {{"name", r.name}, {"namespace", r.ns}};
-    nlohmann::json spec = nlohmann::json::parse(r.spec_json, nullptr, false);
+    nlohmann::json spec = parse_bounded_json(r.spec_json);
     if (spec.is_discarded() || !spec.is_object()) {
       load_diags[key].error(key, {}, "", "spec is not a JSON object");
       continue;

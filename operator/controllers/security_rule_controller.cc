@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/api/v1alpha1/types.h"
+#include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
 #include "common/k8s/events.h"
 #include "operator/controllers/resources.h"
@@ -21,7 +22,7 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
   std::vector<RuleObject> inputs;
   for (const auto& text : objects) {
     auto rule = api::parse_security_rule(text);
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+    nlohmann::json doc = parse_bounded_json(text);
     if (!rule.ok() || doc.is_discarded() || !doc.contains("spec")) {
       // The API server validated it against the CRD, so this is a bug or a newer schema.
       spdlog::warn("Skipped a SecurityRule that does not parse: {}",

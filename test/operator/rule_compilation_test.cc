@@ -24,6 +24,7 @@ TEST(OperatorRuleCompilationTest, AcceptsGoodRulesAndExplainsBadOnesWithLineAndC
       obj("team-a", "bad-priority",
           R"({"source":"syscall","condition":"spawned_process","output":"o","priority":"Urgent"})"),
       obj("team-a", "not-json", "{"),
+      obj("team-a", "too-deep", std::string(100000, '[') + std::string(100000, ']')),
   };
   auto out = compile_security_rules(in, "vigil-system");
   ASSERT_EQ(out.verdicts.size(), in.size());
@@ -59,6 +60,7 @@ TEST(OperatorRuleCompilationTest, AcceptsGoodRulesAndExplainsBadOnesWithLineAndC
 
   EXPECT_FALSE(out.verdicts[6].accepted);
   EXPECT_EQ(out.verdicts[6].message, "spec is not a JSON object");
+  EXPECT_EQ(out.verdicts[7].message, "spec is not a JSON object");
 
   ASSERT_EQ(out.accepted.size(), 2u);
   EXPECT_EQ(out.accepted[0].name, "shell");

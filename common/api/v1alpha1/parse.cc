@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/api/v1alpha1/types.h"
+#include "common/base/json_depth.h"
 
 namespace vigil::api::v1alpha1 {
 namespace {
@@ -20,27 +21,7 @@ using Json = nlohmann::json;
 // destroy; no Vigil object nests deeper than a few levels.
 constexpr int kMaxDepth = 64;
 
-bool too_deep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxDepth) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
+bool too_deep(std::string_view text) { return !json_nesting_within(text, kMaxDepth); }
 
 template <typename E>
 using EnumTable = std::span<const std::pair<std::string_view, E>>;
