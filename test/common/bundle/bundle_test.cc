@@ -66,7 +66,8 @@ TEST(BundleTest, MalformedRulesAreAnError) {
   EXPECT_FALSE(parse_bundle_rules("---\n[1,2]\n").ok());
   EXPECT_TRUE(parse_bundle_rules("").ok());
   // Nesting that would exhaust nlohmann's recursion is refused before parsing.
-  std::string deep = "---\n{\"metadata\":{},\"spec\":" + std::string(100000, '[') + std::string(100000, ']') + "}\n";
+  std::string deep = "---\n{\"metadata\":{},\"spec\":" + std::string(100000, '[') +
+                     std::string(100000, ']') + "}\n";
   EXPECT_FALSE(parse_bundle_rules(deep).ok());
 }
 
