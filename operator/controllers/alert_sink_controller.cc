@@ -6,6 +6,7 @@
 #include "common/api/v1alpha1/types.h"
 #include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
+#include "common/k8s/client_config.h"
 #include "operator/controllers/resources.h"
 
 namespace vigil::op {
@@ -38,27 +39,6 @@ std::vector<SecretUse> secret_uses(const api::AlertSinkSpec& spec) {
   if (spec.falcosidekick) endpoint(spec.falcosidekick->endpoint, "spec.falcosidekick");
   if (spec.alertmanager) endpoint(spec.alertmanager->endpoint, "spec.alertmanager");
   return uses;
-}
-
-// Base64 decoding for Secret data (standard alphabet); false on malformed input.
-bool decode_base64(const std::string& in, std::string& out) {
-  static const std::string kChars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out.clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    auto p = kChars.find(c);
-    if (p == std::string::npos) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(p);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -96,9 +76,9 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
             (!s.is_discarded() && s.contains("data") && s["data"].is_object()) ? &s["data"]
                                                                                : nullptr;
         auto add = [&](const std::string& k, const nlohmann::json& v) {
-          std::string decoded;
-          if (v.is_string() && decode_base64(v.get<std::string>(), decoded))
-            creds[use.name + "/" + k] = decoded;
+          if (!v.is_string()) return;
+          if (auto decoded = k8s::base64_decode(v.get<std::string>()))
+            creds[use.name + "/" + k] = *decoded;
         };
         if (use.key.empty()) {
           if (data)
