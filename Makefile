@@ -12,7 +12,7 @@ FUZZ_ARGS      ?= -timeout=10 -rss_limit_mb=2048
 BENCH_ARGS     ?=
 CLANG_FORMAT   ?= clang-format
 CLANG_TIDY     ?= clang-tidy
-# `make run ARGS="lint rules/foo.yaml"` passes ARGS to the binary.
+# `make run ARGS="--output json"` passes ARGS to vigil-agent.
 ARGS           ?=
 
 # CI may run without HOME: ccache, Go and the control-plane cache keep their files under it.
@@ -91,8 +91,8 @@ clean: ## Remove build/ and build-fuzz/.
 	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR)
 
 .PHONY: run
-run: build ## Run vigilctl from build/ with ARGS="..." (the operator and agent arrive with their issues).
-	./$(BUILD_DIR)/vigilctl $(ARGS)
+run: build ## Run vigil-agent on this host with the default rules (root); ARGS="--rules f.yaml" adds flags.
+	./$(BUILD_DIR)/vigil-agent $(ARGS)
 
 ##@ Test
 

@@ -22,6 +22,9 @@ PACKAGES=(
   # The local control plane (scripts/controlplane.sh) and the e2e tests: certificates, probes,
   # ports and processes.
   openssl curl iproute2 procps python3
+  # The agent's tests perform real attacks: a shell with a terminal (script), a simulated
+  # container (unshare), netcat remote execution (nc.traditional -e).
+  util-linux bsdutils netcat-traditional
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -949,7 +949,19 @@ bool RuleLoader::load_file(const std::string& path) {
 bool RuleLoader::load_builtin_library() {
   bool ok = true;
   for (const auto& f : embedded_rule_files()) {
-    ok = load_text("<builtin>/" + std::string(f.name), f.text, true) && ok;
+    if (!f.name.starts_with("default/")) {
+      ok = load_text("<builtin>/" + std::string(f.name), f.text, true) && ok;
+    }
+  }
+  return ok;
+}
+
+bool RuleLoader::load_default_rules() {
+  bool ok = true;
+  for (const auto& f : embedded_rule_files()) {
+    if (f.name.starts_with("default/")) {
+      ok = load_text("<builtin>/" + std::string(f.name), f.text) && ok;
+    }
   }
   return ok;
 }

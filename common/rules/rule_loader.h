@@ -36,8 +36,12 @@ class RuleLoader {
   // false when the text had errors (other items may still have loaded).
   bool load_text(const std::string& name, std::string_view text, bool builtin = false);
   bool load_file(const std::string& path);
-  // Vigil's own macro and list library, compiled into the binary.
+  // Vigil's own macro and list library, compiled into the binary (embedded files outside
+  // rules/default/).
   bool load_builtin_library();
+  // Vigil's default rules (rules/default/*.yaml), compiled into the binary: what the standalone
+  // agent runs when it is given no rule files.
+  bool load_default_rules();
 
  private:
   class FileContext;

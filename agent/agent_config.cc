@@ -1,0 +1,133 @@
+#include "agent/agent_config.h"
+
+#include <unistd.h>
+
+#include <charconv>
+
+namespace vigil::agent {
+namespace {
+
+// "8M", "512K", "4096" -> bytes; false on junk or overflow.
+bool parse_size(std::string_view s, uint64_t& out) {
+  uint64_t mult = 1;
+  if (!s.empty()) {
+    const char last = s.back();
+    if (last == 'K' || last == 'k') mult = 1u << 10;
+    if (last == 'M' || last == 'm') mult = 1u << 20;
+    if (last == 'G' || last == 'g') mult = 1u << 30;
+    if (mult != 1) s.remove_suffix(1);
+  }
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return false;
+  if (v > UINT64_MAX / mult) return false;
+  out = v * mult;
+  return true;
+}
+
+bool parse_uint(std::string_view s, uint64_t max, uint64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty() && out <= max;
+}
+
+}  // namespace
+
+Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
+  AgentConfig c;
+  bool explicit_default = false, no_default = false, in_rules = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& out) -> bool {
+      if (i + 1 >= args.size()) return false;
+      out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") return Error{"", 0};
+    if (a == "--rules") {
+      in_rules = true;
+      if (i + 1 >= args.size() || args[i + 1].starts_with("--"))
+        return make_error("--rules needs at least one file or directory");
+      continue;
+    }
+    if (!a.starts_with("-")) {
+      if (!in_rules) return make_error("unexpected argument '" + a + "'");
+      c.rule_paths.push_back(a);
+      continue;
+    }
+    in_rules = false;
+    if (a == "--default-rules") {
+      explicit_default = true;
+    } else if (a == "--no-default-rules") {
+      no_default = true;
+    } else if (a == "--no-builtin") {
+      c.builtin_library = false;
+    } else if (a == "--validate") {
+      c.validate_only = true;
+    } else if (a == "--no-stdout") {
+      c.stdout_alerts = false;
+    } else if (a == "--output") {
+      if (!value(v)) return make_error("--output needs text or json");
+      if (v == "text") {
+        c.stdout_format = OutputFormat::kText;
+      } else if (v == "json") {
+        c.stdout_format = OutputFormat::kJson;
+      } else {
+        return make_error("--output: expected text or json, got '" + v + "'");
+      }
+    } else if (a == "--output-file") {
+      if (!value(c.output_file) || c.output_file.empty())
+        return make_error("--output-file needs a file name");
+    } else if (a == "--ring-bytes" || a == "--wakeup-bytes") {
+      uint64_t n = 0;
+      if (!value(v) || !parse_size(v, n)) return make_error(a + ": expected a size like 8M");
+      if (a == "--ring-bytes") {
+        if (n < 4096 || n > (1ull << 30)) return make_error("--ring-bytes: must be 4K..1G");
+        c.ring_bytes = static_cast<uint32_t>(n);
+      } else {
+        if (n > (1ull << 30)) return make_error("--wakeup-bytes: at most 1G");
+        c.wakeup_bytes = static_cast<uint32_t>(n);
+      }
+    } else if (a == "--drop-alert-seconds" || a == "--rules-poll-seconds") {
+      uint64_t n = 0;
+      if (!value(v) || !parse_uint(v, 86400, n)) return make_error(a + ": expected 0..86400");
+      (a == "--drop-alert-seconds" ? c.drop_alert_seconds : c.rules_poll_seconds) =
+          static_cast<uint32_t>(n);
+    } else if (a == "--health-addr") {
+      if (!value(v)) return make_error("--health-addr needs HOST:PORT or off");
+      if (v == "off") {
+        c.health_enabled = false;
+        continue;
+      }
+      const size_t colon = v.rfind(':');
+      uint64_t port = 0;
+      if (colon == std::string::npos || !parse_uint(v.substr(colon + 1), 65535, port))
+        return make_error("--health-addr: expected HOST:PORT, got '" + v + "'");
+      c.health_address = v.substr(0, colon);
+      if (c.health_address.empty()) c.health_address = "0.0.0.0";
+      c.health_port = static_cast<uint16_t>(port);
+    } else if (a == "--hostname") {
+      if (!value(c.hostname) || c.hostname.empty()) return make_error("--hostname needs a name");
+    } else if (a == "--log-level") {
+      if (!value(c.log_level)) return make_error("--log-level needs a level");
+      static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+      bool ok = false;
+      for (const char* l : kLevels) ok = ok || c.log_level == l;
+      if (!ok) return make_error("--log-level: unknown level '" + c.log_level + "'");
+    } else {
+      return make_error("unknown option '" + a + "'");
+    }
+  }
+  if (explicit_default && no_default)
+    return make_error("--default-rules and --no-default-rules contradict each other");
+  c.default_rules = no_default ? false : (explicit_default || c.rule_paths.empty());
+  if (!c.default_rules && c.rule_paths.empty())
+    return make_error("no rules: give --rules PATH or drop --no-default-rules");
+  if (c.hostname.empty()) {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof(buf) - 1) == 0) c.hostname = buf;
+  }
+  return c;
+}
+
+}  // namespace vigil::agent
