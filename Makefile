@@ -128,6 +128,11 @@ bench: build ## Run every benchmark: bench/*_bench binaries and bench/*_bench.sh
 	done; \
 	if (( $${#failed[@]} )); then echo "bench: FAILED: $${failed[*]}"; exit 1; fi
 
+.PHONY: bench-agent
+bench-agent: $(BUILD_DIR)/build.ninja ## Agent overhead, CPU per event, throughput and memory (root; BENCH_ARGS="--quick").
+	ninja -C $(BUILD_DIR) -j $(JOBS) vigil-agent agent_overhead_bench
+	./$(BUILD_DIR)/agent_overhead_bench $(BENCH_ARGS)
+
 .PHONY: fuzz
 fuzz: ## Build fuzz/*_fuzz with clang+libFuzzer in build-fuzz/ and run each for FUZZ_SECONDS.
 	@srcs=$$(find fuzz -maxdepth 1 -name '*_fuzz.cc' 2>/dev/null | sort); \

@@ -1,13 +1,7 @@
 #include "agent/probe.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -18,7 +12,14 @@
 #include <cstring>
 #include <mutex>
 #include <string_view>
+#include <system_error>
 #include <thread>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include "agent/event_types.h"
 #include "bpf/event_abi.h"
@@ -69,9 +70,9 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
   while (!text.empty() && text.back() == '\n') text.pop_back();
   // Verifier logs arrive as one huge warning; they are quoted (tail) in the start() error.
   if (level == LIBBPF_WARN && text.size() < 1024) {
-    logger().warn("libbpf: {}", text);
+    logger().warn("{}", text);
   } else {
-    logger().debug("libbpf: {}", text);
+    logger().debug("{}", text);
   }
   return 0;
 }
@@ -187,7 +188,7 @@ struct Probe::Impl {
     void operator()(ring_buffer* r) const { ring_buffer__free(r); }
   };
 
-  // Destroyed bottom-up: the ring buffer, then the links (detach), then the object.
+  // Torn down in this order by ~Impl: the ring buffer, the links (detach), then the object.
   std::unique_ptr<vigil_bpf, SkelDeleter> skel;
   std::mutex attach_mu;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;  // guarded by attach_mu
@@ -201,17 +202,25 @@ struct Probe::Impl {
     ring.reset();
     // Detaching a tracepoint program waits for RCU grace periods, ~70 ms each on this kernel:
     // one at a time, 71 links took 5 s. Concurrent waiters share grace periods, so the links are
-    // closed from many threads at once (measured: 8 threads 0.35 s, 64 threads 0.1 s).
+    // closed from many threads at once (measured: 8 threads 0.35 s, 64 threads 0.1 s). Links a
+    // thread could not be started for are closed here afterwards.
     constexpr size_t kThreads = 64;
     std::vector<std::thread> closers;
     const size_t per = (links.size() + kThreads - 1) / kThreads;
     for (size_t begin = 0; begin < links.size(); begin += per) {
       const size_t end = std::min(links.size(), begin + per);
-      closers.emplace_back([this, begin, end] {
-        for (size_t i = begin; i < end; ++i) links[i].reset();
-      });
+      try {
+        closers.emplace_back([this, begin, end] {
+          for (size_t i = begin; i < end; ++i) links[i].reset();
+        });
+      } catch (const std::system_error& e) {
+        logger().warn("Closing BPF links one at a time: could not start a thread: {}", e.what());
+        break;
+      }
     }
     for (std::thread& t : closers) t.join();
+    links.clear();
+    skel.reset();
   }
 
   // Attaches the program of record type `type` unless it is attached (or there is none).
@@ -285,8 +294,8 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options) {
   skel->rodata->vg_wakeup_bytes = wakeup;
   skel->rodata->vg_capture_env = options.capture_env ? 1 : 0;
   if (int err = bpf_map__set_max_entries(skel->maps.vg_ring, ring); err != 0) {
-    return make_error(fmt::format("Sizing the ring buffer to {} bytes failed: {}", ring,
-                                  errno_text(err)));
+    return make_error(
+        fmt::format("Sizing the ring buffer to {} bytes failed: {}", ring, errno_text(err)));
   }
 
   // Programs whose syscall has no tracepoint on this kernel (e.g. init_module without
@@ -320,9 +329,9 @@ Result<std::unique_ptr<Probe>> Probe::start(const ProbeOptions& options) {
       const std::string log = capture.take();
       const std::string program = failed_program(log);
       std::string message =
-          program.empty() ? fmt::format("Loading the BPF object failed: {}", errno_text(err))
-                          : fmt::format("Loading BPF program {} failed: {}", program,
-                                        errno_text(err));
+          program.empty()
+              ? fmt::format("Loading the BPF object failed: {}", errno_text(err))
+              : fmt::format("Loading BPF program {} failed: {}", program, errno_text(err));
       if (err == -EPERM || err == -EACCES) {
         if (program.empty() || log.find("-- BEGIN PROG LOAD LOG --") == std::string::npos) {
           message += " (missing CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN, or a locked-down kernel?)";

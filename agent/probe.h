@@ -4,8 +4,9 @@
 // object, generated/vigil.skel.h) and its ring buffer.
 //
 // Order, as libbpf-bootstrap: open → set .rodata knobs → load → attach → ring buffer → poll.
-// Everything here runs on the agent's capture thread except set_interest() and the counter
-// readers, which are safe from any thread (they touch the mmapped .bss and per-CPU maps only).
+// Everything here runs on the agent's capture thread except set_interest(), attached() and the
+// counter readers, which are safe from any thread (they touch the mmapped .bss, the per-CPU maps
+// and, under a lock, the list of attached programs).
 //
 // This header stays light: no libbpf or skeleton includes (the skeleton lives in probe.cc).
 
@@ -41,7 +42,7 @@ struct ProbeOptions {
 
 // One BPF program's identity and, when kernel.bpf_stats_enabled=1, its cumulative cost.
 struct ProgramStats {
-  std::string name;    // "vg_exit_openat"
+  std::string name;  // "vg_exit_openat"
   uint64_t run_count = 0;
   uint64_t run_time_ns = 0;
 };

@@ -5,6 +5,12 @@
 //                          shells, package managers and system daemons, in and out of containers.
 //   BM_AuditRules          Falco's k8s audit rules over decoded audit events (evaluation only).
 //   BM_AuditDecodeAndRules The same, including decoding the EventList body.
+//   BM_DefaultRulesOpenat  Vigil's default rules (what vigil-agent runs with no rule files) on
+//                          one openat record decoded by the agent's EventDecoder: arg 0 a
+//                          non-matching O_RDONLY open of libc by a host process, arg 1 an
+//                          O_WRONLY|O_CREAT of /tmp/x. Evaluation only.
+//   BM_DefaultRulesDecodeOpenat  Both records in turn through decode + evaluate + finish_event:
+//                          the agent's user-space work per record, minus the ring buffer.
 //
 // Run: build/rule_engine_bench (the Makefile's `make bench`). Reads Falco's reference rules from
 // ../shared/reference/falco beside the checkout, or $VIGIL_FALCO_RULES_DIR.
@@ -17,12 +23,16 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+
 #include <benchmark/benchmark.h>
 
+#include "agent/event_decoder.h"
 #include "common/fields/audit_event.h"
 #include "common/fields/syscall_event.h"
 #include "common/rules/compiler.h"
 #include "common/rules/rule_loader.h"
+#include "test/agent/record_builder.h"
 
 namespace {
 
@@ -339,6 +349,112 @@ void BM_AuditDecodeAndRules(benchmark::State& state) {
   report(state, evaluated, 0, 0, 0);
 }
 BENCHMARK(BM_AuditDecodeAndRules)->Unit(benchmark::kMillisecond);
+
+// ---- Vigil's default rules on records decoded by the agent ----------------------------------
+
+std::shared_ptr<const rules::RuleSet> load_default_rules() {
+  rules::RuleDefs defs;
+  Diagnostics diags;
+  rules::RuleLoader loader(defs, diags);
+  loader.load_builtin_library();
+  loader.load_default_rules();
+  rules::CompileOptions opts;
+  opts.warn_unused = false;
+  auto out = rules::compile_rules(defs, opts);
+  if (diags.has_errors() || out.diagnostics.has_errors()) {
+    std::fprintf(stderr, "%s%s", diags.to_string().c_str(), out.diagnostics.to_string().c_str());
+    std::exit(1);
+  }
+  return out.rule_set;
+}
+
+// The agent's decoder over a process table and cgroup resolver that never touch the filesystem:
+// processes come from record headers (host processes, no container).
+struct DecoderFixture {
+  DecoderFixture() {
+    agent::ProcessTableOptions po;
+    po.proc_root = "/nonexistent-proc";
+    po.names.host_root = "/nonexistent-root";
+    processes = std::make_unique<agent::ProcessTable>(po);
+    agent::CgroupResolverOptions co;
+    co.mount_point = "/nonexistent-cgroup";
+    co.proc_root = "/nonexistent-proc";
+    co.v1_fallback = false;
+    cgroups = std::make_unique<agent::CgroupResolver>(co);
+    agent::DecoderOptions d;
+    d.hostname = "node-1";
+    decoder = std::make_unique<agent::EventDecoder>(*processes, *cgroups, d);
+  }
+  std::unique_ptr<agent::ProcessTable> processes;
+  std::unique_ptr<agent::CgroupResolver> cgroups;
+  std::unique_ptr<agent::EventDecoder> decoder;
+};
+
+// 0: bash reads libc (O_RDONLY|O_CLOEXEC, no rule matches); 1: bash creates /tmp/x
+// (O_WRONLY|O_CREAT|O_TRUNC, mode 0644, no rule matches either).
+testing::RawRecord default_rules_openat(int which) {
+  testing::RecordBuilder b(VG_T_OPENAT, 4242);
+  if (which == 0) {
+    b.res(3)
+        .args({static_cast<uint64_t>(AT_FDCWD), 0x7ffd0000, O_RDONLY | O_CLOEXEC, 0})
+        .comm("bash")
+        .path("/usr/lib/x86_64-linux-gnu/libc.so.6")
+        .fdinfo(3, VG_FD_FILE, (259u << 20) | 2, 1837265);
+  } else {
+    b.res(4)
+        .args({static_cast<uint64_t>(AT_FDCWD), 0x7ffd0000, O_WRONLY | O_CREAT | O_TRUNC, 0644})
+        .comm("bash")
+        .path("/tmp/x")
+        .fdinfo(4, VG_FD_FILE, (0u << 20) | 35, 97);
+  }
+  return b.build();
+}
+
+void BM_DefaultRulesOpenat(benchmark::State& state) {
+  auto rs = load_default_rules();
+  const auto* src = rs->source("syscall");
+  DecoderFixture f;
+  const testing::RawRecord r = default_rules_openat(static_cast<int>(state.range(0)));
+  const fields::SyscallEvent* ev = nullptr;
+  for (int i = 0; i < 3; ++i) ev = f.decoder->decode(r.data(), r.size);
+  if (ev == nullptr) {
+    state.SkipWithError("record did not decode");
+    return;
+  }
+  rules::EvalContext ctx;
+  size_t matches = 0, evaluated = 0;
+  for (auto _ : state) {
+    matches += src->evaluate(ev, ctx).size();
+    ++evaluated;
+  }
+  report(state, evaluated, src->rules().size(), 1, matches);
+}
+BENCHMARK(BM_DefaultRulesOpenat)->Arg(0)->Arg(1);
+
+void BM_DefaultRulesDecodeOpenat(benchmark::State& state) {
+  auto rs = load_default_rules();
+  const auto* src = rs->source("syscall");
+  DecoderFixture f;
+  const testing::RawRecord records[2] = {default_rules_openat(0), default_rules_openat(1)};
+  rules::EvalContext ctx;
+  for (int i = 0; i < 3; ++i) {
+    for (const auto& r : records) {
+      if (const auto* ev = f.decoder->decode(r.data(), r.size)) src->evaluate(ev, ctx);
+    }
+  }
+  size_t matches = 0, evaluated = 0;
+  unsigned i = 0;
+  for (auto _ : state) {
+    const testing::RawRecord& r = records[i++ & 1];
+    if (const auto* ev = f.decoder->decode(r.data(), r.size)) {
+      matches += src->evaluate(ev, ctx).size();
+    }
+    f.decoder->finish_event();
+    ++evaluated;
+  }
+  report(state, evaluated, src->rules().size(), 2, matches);
+}
+BENCHMARK(BM_DefaultRulesDecodeOpenat);
 
 }  // namespace
 

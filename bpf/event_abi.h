@@ -121,10 +121,9 @@ enum vg_blob_kind {
 	VG_B_SOCKADDR,  /* raw struct sockaddr the process passed (connect/bind/sendto), <= 128 B */
 	VG_B_SOCKTUPLE, /* struct vg_socktuple of the syscall's socket fd after the call */
 	VG_B_FDINFO,    /* struct vg_fdinfo of the syscall's (or the new) fd */
-	VG_B_DIRFD_PATH,/* resolved path of the dirfd argument of *at() calls when it is not AT_FDCWD */
+	VG_B_DIRFD_PATH,/* resolved path of the dirfd argument of *at() calls when it is not AT_FDCWD
+	                 * (one per such dirfd, in argument order; empty when its path is absolute) */
 	VG_B_ENV,       /* exec: the new image's environment area (truncated), "K=V\0..." */
-	VG_B_DIRFD2_PATH,/* resolved path of the dirfd that PATH2 is relative to (linkat, renameat,
-	                  * renameat2: newdirfd; symlinkat: its only dirfd), same rules as DIRFD_PATH */
 };
 
 /* Flags on vg_event.flags */
@@ -136,14 +135,15 @@ enum vg_blob_kind {
 #define VG_F_IS_THREAD   (1u << 5) /* fork: CLONE_THREAD (never sent as VG_T_FORK) */
 #define VG_F_OPEN_CREATED (1u << 6) /* open*: O_CREAT created the file (best effort) */
 
-/* Fixed header of every record. 8-byte aligned, 200 bytes. */
+/* Fixed header of every record. 8-byte aligned, 216 bytes. */
 struct vg_event {
 	__u32 size;        /* total record size in bytes, header and blobs */
 	__u16 type;        /* enum vg_type */
 	__u16 cpu;
 	__u64 ts;          /* bpf_ktime_get_boot_ns() at the hook */
-	__s64 res;         /* syscall return value (>= 0 or -errno); fork: child tgid; exit: exit code */
-	__u64 args[6];     /* raw syscall arguments from pt_regs (exec: zero) */
+	__s64 res;         /* syscall return value (>= 0 or -errno); fork: child tgid; exit: exit code
+	                    * as wait(2) reports it (task->exit_code: status << 8 | signal) */
+	__u64 args[6];     /* raw syscall arguments from pt_regs (successful exec: zero) */
 	__u64 cgroup_id;   /* cgroup v2 id of the task (bpf_get_current_cgroup_id) */
 	__u64 start_time;  /* thread group leader's start_boottime, ns since boot */
 	__u64 parent_start_time; /* real_parent's group leader start_boottime */

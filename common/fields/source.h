@@ -16,7 +16,9 @@ struct EventSource {
   const FieldRegistry* fields;
 
   // Event-type indexing. type_field is empty for sources whose events have no type; then every
-  // rule is tested against every event.
+  // rule is tested against every event. The type field must extract exactly one value,
+  // type_name(event_type(e)): the engine indexes rules by type and answers checks of that field
+  // against constants from a table per type id, without extracting it.
   std::string_view type_field;                      // "evt.type"
   size_t type_count = 0;                            // ids are 0..type_count-1
   int (*type_id)(std::string_view name) = nullptr;  // -1 when unknown

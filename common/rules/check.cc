@@ -213,7 +213,243 @@ bool path_prefix_match(std::string_view prefix, std::string_view path) {
   return path.size() == prefix.size() || prefix == "/" || path[prefix.size()] == '/';
 }
 
+// ---- StrSet ---------------------------------------------------------------------------------
+
+namespace {
+constexpr size_t kLinearSetMax = 4;  // up to this many items, a scan beats hashing
+
+inline uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline uint32_t load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+}  // namespace
+
+uint64_t StrSet::hash(std::string_view s) {
+  const size_t n = s.size();
+  const char* p = s.data();
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    a = load64(p);
+    b = load64(p + n - 8);
+  } else if (n >= 4) {
+    a = load32(p);
+    b = load32(p + n - 4);
+  } else if (n > 0) {
+    a = static_cast<uint8_t>(p[0]) | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+        (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+  }
+  uint64_t h = (n * 0x9E3779B97F4A7C15ull) ^ a;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= b + (h >> 32);
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 29);
+}
+
+bool StrSet::contains(std::string_view s) const {
+  if (s.size() < min_len_ || s.size() > max_len_) return false;
+  if (table_.empty()) {
+    for (std::string_view item : items_)
+      if (item == s) return true;
+    return false;
+  }
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash(s) & mask;; i = (i + 1) & mask) {
+    const uint32_t e = table_[i];
+    if (e == 0) return false;
+    if (items_[e - 1] == s) return true;
+  }
+}
+
+void StrSet::insert(std::string_view s) {
+  if (contains(s)) return;
+  items_.push_back(s);
+  min_len_ = std::min(min_len_, s.size());
+  max_len_ = std::max(max_len_, s.size());
+  if (items_.size() <= kLinearSetMax) return;
+  if (table_.size() < 2 * items_.size()) {
+    rebuild();
+    return;
+  }
+  const size_t mask = table_.size() - 1;
+  size_t i = hash(s) & mask;
+  while (table_[i] != 0) i = (i + 1) & mask;
+  table_[i] = static_cast<uint32_t>(items_.size());
+}
+
+void StrSet::rebuild() {
+  size_t cap = 16;
+  while (cap < 4 * items_.size()) cap *= 2;  // load <= 1/4 after a rebuild, <= 1/2 before the next
+  table_.assign(cap, 0);
+  const size_t mask = cap - 1;
+  for (size_t k = 0; k < items_.size(); ++k) {
+    size_t i = hash(items_[k]) & mask;
+    while (table_[i] != 0) i = (i + 1) & mask;
+    table_[i] = static_cast<uint32_t>(k + 1);
+  }
+}
+
+// ---- specialised evaluation -----------------------------------------------------------------
+
+void Check::finalize() {
+  kind = CheckKind::kGeneric;
+  if (rhs_is_field || modifier != ast::Modifier::kNone || op == Op::kExists) return;
+  const bool is_str = type == FieldType::kString || type == FieldType::kPath;
+  const bool is_num = type == FieldType::kNumber || type == FieldType::kBool;
+  if (op == Op::kIn || op == Op::kIntersects) {
+    if (is_str) kind = CheckKind::kStrIn;
+    if (is_num) kind = CheckKind::kNumIn;
+    return;
+  }
+  if (lhs_list || values.size() != 1) return;
+  if (is_str) {
+    switch (op) {
+      case Op::kEq:
+        kind = CheckKind::kStrEq;
+        break;
+      case Op::kNe:
+        kind = CheckKind::kStrNe;
+        break;
+      case Op::kStartsWith:
+        kind = CheckKind::kStrStartsWith;
+        break;
+      case Op::kEndsWith:
+        kind = CheckKind::kStrEndsWith;
+        break;
+      case Op::kContains:
+        kind = CheckKind::kStrContains;
+        break;
+      default:
+        break;
+    }
+  } else if (is_num) {
+    switch (op) {
+      case Op::kEq:
+      case Op::kNe:
+      case Op::kLt:
+      case Op::kLe:
+      case Op::kGt:
+      case Op::kGe:
+        kind = CheckKind::kNumCmp;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// Each case computes what eval_generic computes for that shape: a check on a field with several
+// values (proc.aname, fd.ip) holds when any value satisfies it, except `!=`, which holds when no
+// value equals; list fields under `in` need every value, under `intersects` any.
 bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
+  switch (kind) {
+    case CheckKind::kGeneric:
+      break;
+    case CheckKind::kStrEq: {
+      const std::string_view b = values[0].str;
+      for (const Value& l : lhs)
+        if (l.str == b) return true;
+      return false;
+    }
+    case CheckKind::kStrNe: {
+      if (lhs.empty()) return false;
+      const std::string_view b = values[0].str;
+      for (const Value& l : lhs)
+        if (l.str == b) return false;
+      return true;
+    }
+    case CheckKind::kStrStartsWith: {
+      const std::string_view b = values[0].str;
+      for (const Value& l : lhs)
+        if (l.str.starts_with(b)) return true;
+      return false;
+    }
+    case CheckKind::kStrEndsWith: {
+      const std::string_view b = values[0].str;
+      for (const Value& l : lhs)
+        if (l.str.ends_with(b)) return true;
+      return false;
+    }
+    case CheckKind::kStrContains: {
+      const std::string_view b = values[0].str;
+      for (const Value& l : lhs)
+        if (contains(l.str, b)) return true;
+      return false;
+    }
+    case CheckKind::kStrIn: {
+      if (lhs.empty()) return false;
+      if (lhs_list && op == Op::kIn) {
+        for (const Value& l : lhs)
+          if (!str_set.contains(l.str)) return false;
+        return true;
+      }
+      for (const Value& l : lhs)
+        if (str_set.contains(l.str)) return true;
+      return false;
+    }
+    case CheckKind::kNumCmp: {
+      const int64_t b = values[0].num;
+      if (op == Op::kNe) {
+        if (lhs.empty()) return false;
+        for (const Value& l : lhs)
+          if (l.num == b) return false;
+        return true;
+      }
+      for (const Value& l : lhs) {
+        const int64_t a = l.num;
+        bool hit = false;
+        switch (op) {
+          case Op::kEq:
+            hit = a == b;
+            break;
+          case Op::kLt:
+            hit = a < b;
+            break;
+          case Op::kLe:
+            hit = a <= b;
+            break;
+          case Op::kGt:
+            hit = a > b;
+            break;
+          case Op::kGe:
+            hit = a >= b;
+            break;
+          default:
+            break;
+        }
+        if (hit) return true;
+      }
+      return false;
+    }
+    case CheckKind::kNumIn: {
+      if (lhs.empty()) return false;
+      auto member = [this](int64_t a) {
+        if (values.size() <= 8) {
+          for (const Value& v : values)
+            if (v.num == a) return true;
+          return false;
+        }
+        return num_set.count(a) > 0;
+      };
+      if (lhs_list && op == Op::kIn) {
+        for (const Value& l : lhs)
+          if (!member(l.num)) return false;
+        return true;
+      }
+      for (const Value& l : lhs)
+        if (member(l.num)) return true;
+      return false;
+    }
+  }
+  return eval_generic(lhs, rhs);
+}
+
+bool Check::eval_generic(std::span<const Value> lhs, std::span<const Value> rhs) const {
   if (op == Op::kExists) return !lhs.empty();
   if (lhs.empty()) return false;
 
@@ -230,10 +466,7 @@ bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
       return std::any_of(lhs.begin(), lhs.end(), in_rhs);
     }
     auto member = [&](const Value& v) {
-      if (is_str) {
-        if (v.str.size() < min_len || v.str.size() > max_len) return false;
-        return str_set.count(v.str) > 0;
-      }
+      if (is_str) return str_set.contains(v.str);
       if (type == FieldType::kNumber || type == FieldType::kBool) return num_set.count(v.num) > 0;
       for (const auto& r : values)
         if (compare_one(Op::kEq, type, v, r, nullptr)) return true;
@@ -277,7 +510,7 @@ bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
       }
     } else if (op == Op::kIn || op == Op::kIntersects) {
       if (is_str && !rhs_is_field) {
-        hit = l.str.size() >= min_len && l.str.size() <= max_len && str_set.count(l.str) > 0;
+        hit = str_set.contains(l.str);
       } else if ((type == FieldType::kNumber || type == FieldType::kBool) && !rhs_is_field) {
         hit = num_set.count(l.num) > 0;
       } else {

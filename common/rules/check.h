@@ -3,7 +3,13 @@
 // A compiled comparison (internal to the engine). Constants are parsed for the field's type
 // once; `in` lists become hash sets, regexes are compiled RE2 programs (linear time on
 // untrusted input), globs and path prefixes are pre-split.
+//
+// finalize() picks a specialised evaluation (CheckKind) for the common shapes (one string or
+// number constant, an `in` list of constants); every specialisation computes exactly what the
+// generic evaluation does, only with fewer branches.
 
+#include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <span>
@@ -20,6 +26,36 @@ class RE2;
 }
 
 namespace vigil::rules {
+
+// A set of strings for `in` / `intersects`: open addressing over a power-of-two table with a
+// cheap hash of the length and the first and last bytes; small sets are scanned linearly.
+// Lookups cost at most the longest probe run of the (fixed) table, whatever the input.
+class StrSet {
+ public:
+  void insert(std::string_view s);
+  bool contains(std::string_view s) const;
+  size_t size() const { return items_.size(); }
+
+ private:
+  static uint64_t hash(std::string_view s);
+  void rebuild();
+
+  std::vector<std::string_view> items_;  // distinct, in insertion order
+  std::vector<uint32_t> table_;          // 1 + index into items_, 0 = empty; empty when small
+  size_t min_len_ = SIZE_MAX, max_len_ = 0;
+};
+
+enum class CheckKind : uint8_t {
+  kGeneric,
+  kStrEq,          // string == constant
+  kStrNe,          // string != constant
+  kStrStartsWith,  // string startswith constant
+  kStrEndsWith,    // string endswith constant
+  kStrContains,    // string contains constant
+  kStrIn,          // string in / intersects (constants)
+  kNumCmp,         // number or bool compared with one constant: = != < <= > >=
+  kNumIn,          // number or bool in / intersects (constants)
+};
 
 struct Check {
   Check();
@@ -38,13 +74,25 @@ struct Check {
 
   std::vector<fields::Value> values;             // constants, parsed for `type`
   std::deque<std::string> storage;               // owns the strings `values` point into
-  std::unordered_set<std::string_view> str_set;  // in / intersects / == anyof
+  StrSet str_set;  // in / intersects
   std::unordered_set<int64_t> num_set;
-  size_t min_len = 0, max_len = 0;  // of str_set, a cheap pre-filter
   std::vector<std::unique_ptr<re2::RE2>> regexes;
+
+  CheckKind kind = CheckKind::kGeneric;
+
+  // When the left side is the source's event-type field (evt.type) with a constant right side,
+  // the check depends only on the event type: its result per type id, computed once. Empty
+  // otherwise.
+  std::vector<uint8_t> by_type;
+
+  // Chooses `kind` once the check is compiled (constants parsed, sets built).
+  void finalize();
 
   // Evaluates the check for one event given the extracted values.
   bool eval(std::span<const fields::Value> lhs, std::span<const fields::Value> rhs) const;
+
+ private:
+  bool eval_generic(std::span<const fields::Value> lhs, std::span<const fields::Value> rhs) const;
 };
 
 // Exposed for tests.

@@ -154,6 +154,7 @@ class Compiler {
                    std::vector<std::string>& unknown_types);
   bool bind_slot(const ast::FieldExpr& fe, SourceBuilder& sb, uint32_t& slot, Failure& f);
   bool compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure& f);
+  void type_table(Check& c, const SourceBuilder& sb);
   uint32_t emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint32_t on_false, Failure& f);
   void compile_rule(const RuleDef& rule, RuleStatus& status);
   SourceBuilder& builder(const fields::EventSource& src);
@@ -608,17 +609,13 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
                   std::string("'") + ast::modifier_name(n.modifier) + "' needs at least one value");
   }
   if (n.op == Op::kIn || n.op == Op::kIntersects) {
-    c.min_len = SIZE_MAX;
-    for (const auto& v : c.values) {
+    for (const auto& v : c.values) {  // `in ()` leaves the sets empty: never matches
       if (is_str) {
         c.str_set.insert(v.str);
-        c.min_len = std::min(c.min_len, v.str.size());
-        c.max_len = std::max(c.max_len, v.str.size());
       } else {
         c.num_set.insert(v.num);
       }
     }
-    if (c.values.empty()) c.min_len = 1, c.max_len = 0;  // `in ()` never matches
   }
   if (n.op == Op::kRegex) {
     for (const auto& v : c.values) {
@@ -633,6 +630,26 @@ bool Compiler::compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure
     }
   }
   return true;
+}
+
+// A check of the event-type field against constants depends on the event type alone: evaluate
+// it once per type id here, so that events look the result up instead of extracting and
+// comparing. The source's type field extracts exactly type_name(event_type(e)), the same
+// contract the rule index by type relies on.
+void Compiler::type_table(Check& c, const SourceBuilder& sb) {
+  const fields::EventSource& src = *sb.rules.source_;
+  if (src.type_field.empty() || src.type_name == nullptr || src.event_type == nullptr ||
+      c.rhs_is_field || c.type != FieldType::kString) {
+    return;
+  }
+  const FieldSlot& lhs = sb.rules.slots_[c.lhs_slot];
+  if (lhs.field.info->name != src.type_field || lhs.field.arg.present || !lhs.transformers.empty())
+    return;
+  c.by_type.resize(src.type_count);
+  for (size_t t = 0; t < src.type_count; ++t) {
+    const fields::Value v{src.type_name(static_cast<uint16_t>(t)), 0, {}};
+    c.by_type[t] = c.eval(std::span<const fields::Value>(&v, 1), {}) ? 1 : 0;
+  }
 }
 
 uint32_t Compiler::emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint32_t on_false,
@@ -663,6 +680,8 @@ uint32_t Compiler::emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint
       } else {
         Check c;
         if (!compile_check(n, sb, c, f)) return Instr::kReject;
+        c.finalize();
+        type_table(c, sb);
         rules.checks_.push_back(std::move(c));
         index = static_cast<uint32_t>(rules.checks_.size() - 1);
         sb.check_index.emplace(std::move(key), index);

@@ -106,19 +106,16 @@ void EvalContext::apply_transformers(const std::vector<ast::Transformer>& ts, si
   }
 }
 
-std::span<const fields::Value> EvalContext::slot_values(const FieldSlot& slot, uint32_t index,
-                                                        const void* event) {
+std::span<const fields::Value> EvalContext::extract_slot(const FieldSlot& slot, uint32_t index,
+                                                         const void* event) {
   SlotState& s = slots_[index];
-  if (s.generation != generation_) {
-    size_t begin = pool_.size();
-    fields::ValueWriter w(pool_, arena_);
-    slot.field.info->extract(event, slot.field.arg, w);
-    if (!slot.transformers.empty() && pool_.size() > begin)
-      apply_transformers(slot.transformers, begin);
-    s.generation = generation_;
-    s.begin = static_cast<uint32_t>(begin);
-    s.count = static_cast<uint32_t>(pool_.size() - begin);
-  }
+  size_t begin = pool_.size();
+  fields::ValueWriter w(pool_, arena_);
+  slot.field.info->extract(event, slot.field.arg, w);
+  if (!slot.transformers.empty() && pool_.size() > begin) apply_transformers(slot.transformers, begin);
+  s.generation = generation_;
+  s.begin = static_cast<uint32_t>(begin);
+  s.count = static_cast<uint32_t>(pool_.size() - begin);
   return std::span<const fields::Value>(pool_.data() + s.begin, s.count);
 }
 
@@ -140,14 +137,16 @@ SourceRules& SourceRules::operator=(SourceRules&&) noexcept = default;
 size_t SourceRules::check_count() const { return checks_.size(); }
 
 bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
+  const uint32_t etype = ctx.event_type_;
   while (pc < Instr::kReject) {
     const Instr& in = program_[pc];
-    int cached = ctx.cached_check(in.check);
+    const Check& c = checks_[in.check];
     bool result;
-    if (cached >= 0) {
+    if (etype < c.by_type.size()) {
+      result = c.by_type[etype] != 0;  // a check of the event type: known per type
+    } else if (int cached = ctx.cached_check(in.check); cached >= 0) {
       result = cached != 0;
     } else {
-      const Check& c = checks_[in.check];
       auto lhs = ctx.slot_values(slots_[c.lhs_slot], c.lhs_slot, event);
       std::span<const fields::Value> rhs;
       if (c.rhs_is_field) rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
@@ -161,9 +160,11 @@ bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
 
 std::span<const uint32_t> SourceRules::evaluate(const void* event, EvalContext& ctx) const {
   ctx.begin_event(slots_.size(), checks_.size());
+  ctx.event_type_ = UINT32_MAX;
   const std::vector<uint32_t>* candidates = &all_rules_;
-  if (!by_type_.empty() && source_->event_type) {
-    uint16_t t = source_->event_type(event);
+  if (source_->event_type) {
+    const uint16_t t = source_->event_type(event);
+    ctx.event_type_ = t;
     if (t < by_type_.size()) candidates = &by_type_[t];
   }
   auto& out = ctx.matches();

@@ -74,7 +74,13 @@ class EvalContext {
 
   // Values of a slot for the current event (extracting them on first use).
   std::span<const fields::Value> slot_values(const FieldSlot& slot, uint32_t slot_index,
-                                             const void* event);
+                                             const void* event) {
+    const SlotState& s = slots_[slot_index];
+    if (s.generation == generation_) {
+      return std::span<const fields::Value>(pool_.data() + s.begin, s.count);
+    }
+    return extract_slot(slot, slot_index, event);
+  }
   // Extracts a field outside the slot cache (outputs).
   std::span<const fields::Value> extract(const fields::BoundField& field,
                                          const std::vector<ast::Transformer>& transformers,
@@ -84,12 +90,15 @@ class EvalContext {
   std::vector<uint32_t>& matches() { return matches_; }
 
  private:
+  friend class SourceRules;
   struct SlotState {
     uint32_t generation = 0;
     uint32_t begin = 0;
     uint32_t count = 0;
   };
   void apply_transformers(const std::vector<ast::Transformer>& ts, size_t begin);
+  std::span<const fields::Value> extract_slot(const FieldSlot& slot, uint32_t slot_index,
+                                              const void* event);
 
   std::vector<fields::Value> pool_;
   fields::Arena arena_;
@@ -100,6 +109,7 @@ class EvalContext {
   std::vector<SlotState> slots_;
   std::vector<CheckState> checks_;
   uint32_t generation_ = 1;
+  uint32_t event_type_ = UINT32_MAX;  // of the current event, for Check::by_type
   std::vector<uint32_t> matches_;
 };
 
