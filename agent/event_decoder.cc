@@ -485,7 +485,6 @@ const fields::SyscallEvent* EventDecoder::decode(const void* data, size_t size) 
   }
 
   arena_.reset();
-  scratch_used_ = 0;
   for (size_t i = 0; i < id_names_used_; ++i) {
     id_names_[i].reset();
   }
@@ -609,6 +608,7 @@ SyscallArg& EventDecoder::push_arg(std::string_view name) {
   a.str = {};
   a.num = 0;
   a.has_num = false;
+  a.format = fields::ArgFormat::kText;
   return a;
 }
 
@@ -616,44 +616,40 @@ void EventDecoder::arg_str(std::string_view name, std::string_view str) {
   push_arg(name).str = str;
 }
 
-// `base` 10, 16 or 8, into the per-event scratch.
-std::string_view EventDecoder::format_number(uint64_t value, int base, bool negative) {
-  static constexpr char kDigits[] = "0123456789";
-  if (value < 10 && !negative) {
-    return {kDigits + value, 1};  // mode 0, fd 3...: no formatting at all
-  }
-  char* p = scratch(24);
-  char* q = p;
-  if (negative) {
-    *q++ = '-';
-  }
-  auto [end, ec] = std::to_chars(q, p + 24, value, base);
-  (void)ec;  // 24 bytes hold any 64-bit value in these bases with a sign
-  return {p, static_cast<size_t>(end - p)};
-}
-
-void EventDecoder::arg_named(std::string_view name, std::string_view text, int64_t value) {
+// Numbers are stored, not formatted: fields::arg_text() renders them when a rule or an output
+// reads the argument as text (most never are).
+void EventDecoder::arg_number(std::string_view name, int64_t value, fields::ArgFormat format) {
   SyscallArg& a = push_arg(name);
   a.num = value;
   a.has_num = true;
-  a.str = !text.empty() ? text
-                        : format_number(value < 0 ? 0 - static_cast<uint64_t>(value)
-                                                  : static_cast<uint64_t>(value),
-                                        10, value < 0);
+  a.format = format;
 }
 
-void EventDecoder::arg_num(std::string_view name, int64_t value) { arg_named(name, {}, value); }
+void EventDecoder::arg_named(std::string_view name, std::string_view text, int64_t value) {
+  if (text.empty()) {
+    arg_number(name, value, fields::ArgFormat::kDecimal);
+    return;
+  }
+  SyscallArg& a = push_arg(name);
+  a.num = value;
+  a.has_num = true;
+  a.str = text;
+}
+
+void EventDecoder::arg_num(std::string_view name, int64_t value) {
+  arg_number(name, value, fields::ArgFormat::kDecimal);
+}
 
 void EventDecoder::arg_unsigned(std::string_view name, uint64_t value) {
-  arg_named(name, format_number(value, 10, false), static_cast<int64_t>(value));
+  arg_number(name, static_cast<int64_t>(value), fields::ArgFormat::kUnsigned);
 }
 
 void EventDecoder::arg_hex(std::string_view name, uint64_t value) {
-  arg_named(name, format_number(value, 16, false), static_cast<int64_t>(value));
+  arg_number(name, static_cast<int64_t>(value), fields::ArgFormat::kHex);
 }
 
 void EventDecoder::arg_oct(std::string_view name, uint64_t value) {
-  arg_named(name, format_number(value, 8, false), static_cast<int64_t>(value));
+  arg_number(name, static_cast<int64_t>(value), fields::ArgFormat::kOctal);
 }
 
 // PT_FD as libsinsp resolves it: "<f>/etc/passwd" for the event's fd when its name is known,
@@ -664,13 +660,12 @@ void EventDecoder::arg_fd(std::string_view name, int64_t fd) {
     return;
   }
   if (fd >= 0 && event_.fd != nullptr && event_.fd->num == fd && !event_.fd->name.empty()) {
-    const std::string_view fname = event_.fd->name;
-    char* p = scratch(fname.size() + 3);
-    p[0] = '<';
-    p[1] = fields::fd_type_char(event_.fd->type);
-    p[2] = '>';
-    std::memcpy(p + 3, fname.data(), fname.size());
-    arg_named(name, std::string_view(p, fname.size() + 3), fd);
+    SyscallArg& a = push_arg(name);
+    a.num = fd;
+    a.has_num = true;
+    a.str = event_.fd->name;
+    a.fd_type = fields::fd_type_char(event_.fd->type);
+    a.format = fields::ArgFormat::kFdPath;
     return;
   }
   arg_num(name, fd);

@@ -76,18 +76,10 @@ class EventDecoder {
   void fill_open_fd(std::string_view raw_path, std::string_view resolved);
   void fill_socket(fields::FdInfo& fd, bool have_tuple, const vg_socktuple& t, int role_hint);
 
-  // Argument helpers (formatted text lives in the per-event scratch or in static storage).
+  // Argument helpers. Text is a view into the record, the process table, the arena or static
+  // storage; numbers are left for fields::arg_text() to format when they are read.
   fields::SyscallArg& push_arg(std::string_view name);
-  std::string_view format_number(uint64_t value, int base, bool negative);
-  // Bump allocation for the event's formatted text: a fixed buffer, then the arena.
-  char* scratch(size_t n) {
-    if (n <= sizeof(scratch_buf_) - scratch_used_) {
-      char* p = scratch_buf_ + scratch_used_;
-      scratch_used_ += n;
-      return p;
-    }
-    return arena_.allocate(n);
-  }
+  void arg_number(std::string_view name, int64_t value, fields::ArgFormat format);
   void arg_str(std::string_view name, std::string_view str);
   void arg_num(std::string_view name, int64_t value);
   void arg_unsigned(std::string_view name, uint64_t value);
@@ -110,8 +102,6 @@ class EventDecoder {
   bool fd_socket_dirty_ = true;       // fd_'s socket members were written: reset all of it
   fields::ProcessInfo scratch_proc_;  // for records whose process is not tracked
   fields::Arena arena_;
-  char scratch_buf_[2048];
-  size_t scratch_used_ = 0;
   fields::SyscallArg overflow_arg_;          // written when an event would exceed kMaxArgs
   std::array<int16_t, VG_T_COUNT> types_{};  // vg_type -> fields::SyscallType, -1: none
   uint64_t next_num_ = 1;

@@ -373,16 +373,34 @@ struct K8sInfo {
 // The event
 // ---------------------------------------------------------------------------------------------
 
-// A syscall argument by name. `str` is the text Falco prints and rules match
+// How an argument's text is held (SyscallArg::format). A producer may leave numbers unformatted
+// (the agent does: most arguments are never read as text); arg_text() renders them on demand,
+// exactly as the producer would have.
+enum class ArgFormat : uint8_t {
+  kText,      // `str` is the text
+  kDecimal,   // `num` in decimal: "3", "-2"
+  kUnsigned,  // `num` as an unsigned 64-bit number, in decimal
+  kHex,       // `num` as an unsigned 64-bit number, lower-case hexadecimal, no prefix: "803"
+  kOctal,     // `num` as an unsigned 64-bit number, octal, no prefix: "644"
+  kFdPath,    // libsinsp's PT_FD rendering of a named fd: '<', `fd_type`, '>', then `str`
+};
+
+// A syscall argument by name. Its text (arg_text()) is what Falco prints and rules match
 // (`evt.arg.flags contains O_TRUNC`): flags as "O_WRONLY|O_CREAT|O_TRUNC", ptrace requests as
 // "PTRACE_ATTACH", socket domains as "AF_PACKET", paths as the path. `num` is the raw value for
 // numeric arguments (evt.rawarg.X): open flags as the kernel's O_* bits, modes, fds, requests.
 struct SyscallArg {
   std::string_view name;  // "flags", "target", "linkpath", "request", "domain", "fd", ...
-  std::string_view str;
+  std::string_view str;   // the text when format is kText; the fd's name for kFdPath
   int64_t num = 0;
   bool has_num = false;
+  ArgFormat format = ArgFormat::kText;
+  char fd_type = 0;  // kFdPath: fd_type_char() of the fd
 };
+
+// The argument's text: `str`, or the number or fd rendered into `arena` (views into static
+// storage for single digits). Never fails.
+std::string_view arg_text(const SyscallArg& a, Arena& arena);
 
 // Flags on SyscallEvent::flags.
 enum SyscallEventFlags : uint32_t {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -74,6 +75,47 @@ std::string_view decimal(Arena& arena, int64_t n) {
 }
 
 }  // namespace syscall_detail
+
+std::string_view arg_text(const SyscallArg& a, Arena& arena) {
+  static constexpr char kDigits[] = "0123456789";
+  int base = 10;
+  switch (a.format) {
+    case ArgFormat::kText:
+      return a.str;
+    case ArgFormat::kDecimal: {
+      if (a.num >= 0 && a.num < 10) {
+        return {kDigits + a.num, 1};
+      }
+      return syscall_detail::decimal(arena, a.num);
+    }
+    case ArgFormat::kUnsigned:
+      break;
+    case ArgFormat::kHex:
+      base = 16;
+      break;
+    case ArgFormat::kOctal:
+      base = 8;
+      break;
+    case ArgFormat::kFdPath: {
+      char* p = arena.allocate(a.str.size() + 3);
+      p[0] = '<';
+      p[1] = a.fd_type;
+      p[2] = '>';
+      if (!a.str.empty()) {
+        std::memcpy(p + 3, a.str.data(), a.str.size());
+      }
+      return {p, a.str.size() + 3};
+    }
+  }
+  const auto u = static_cast<uint64_t>(a.num);
+  if (u < 10) {
+    return {kDigits + u, 1};
+  }
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), u, base);
+  (void)ec;  // 24 bytes hold any 64-bit value in these bases
+  return arena.copy(std::string_view(buf, static_cast<size_t>(end - buf)));
+}
 
 namespace {
 
@@ -147,23 +189,26 @@ void extract_res(const void* e, const FieldArg&, ValueWriter& out) {
 
 // `evt.args`: "name=value name=value", in argument order.
 std::string_view format_args(const SyscallEvent& ev, Arena& arena) {
+  std::array<std::string_view, SyscallEvent::kMaxArgs> text;
+  const size_t nargs = std::min<size_t>(ev.nargs, SyscallEvent::kMaxArgs);
   size_t n = 0;
-  for (uint8_t i = 0; i < ev.nargs; ++i) {
-    n += ev.args[i].name.size() + 1 + ev.args[i].str.size() + 1;
+  for (size_t i = 0; i < nargs; ++i) {
+    text[i] = arg_text(ev.args[i], arena);
+    n += ev.args[i].name.size() + 1 + text[i].size() + 1;
   }
   if (n == 0) {
     return {};
   }
   char* p = arena.allocate(n);
   size_t pos = 0;
-  for (uint8_t i = 0; i < ev.nargs; ++i) {
+  for (size_t i = 0; i < nargs; ++i) {
     const SyscallArg& a = ev.args[i];
     if (pos != 0) {
       p[pos++] = ' ';
     }
     pos += a.name.copy(p + pos, a.name.size());
     p[pos++] = '=';
-    pos += a.str.copy(p + pos, a.str.size());
+    pos += text[i].copy(p + pos, text[i].size());
   }
   return {p, pos};
 }
@@ -183,7 +228,7 @@ const SyscallArg* find_arg(const SyscallEvent& ev, const FieldArg& arg) {
 
 void extract_arg(const void* e, const FieldArg& arg, ValueWriter& out) {
   if (const SyscallArg* a = find_arg(event_of(e), arg)) {
-    out.str(a->str);
+    out.str(arg_text(*a, out.arena()));
   }
 }
 

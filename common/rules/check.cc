@@ -228,6 +228,30 @@ inline uint32_t load32(const char* p) {
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
+
+// a[0, n) == b[0, n) without a library call for the short strings rules compare (names, paths
+// of a few dozen bytes): overlapping word loads, most mismatches decided by the first word.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    if (load64(a) != load64(b) || load64(a + n - 8) != load64(b + n - 8)) return false;
+    return n <= 16 || std::memcmp(a + 8, b + 8, n - 16) == 0;
+  }
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+inline bool same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+}
+inline bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && same_bytes(s.data(), prefix.data(), prefix.size());
+}
+inline bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         same_bytes(s.data() + s.size() - suffix.size(), suffix.data(), suffix.size());
+}
+
 }  // namespace
 
 uint64_t StrSet::hash(std::string_view s) {
@@ -251,18 +275,17 @@ uint64_t StrSet::hash(std::string_view s) {
   return h ^ (h >> 29);
 }
 
-bool StrSet::contains(std::string_view s) const {
-  if (s.size() < min_len_ || s.size() > max_len_) return false;
+bool StrSet::contains_slow(std::string_view s) const {
   if (table_.empty()) {
     for (std::string_view item : items_)
-      if (item == s) return true;
+      if (same(item, s)) return true;
     return false;
   }
   const size_t mask = table_.size() - 1;
   for (size_t i = hash(s) & mask;; i = (i + 1) & mask) {
     const uint32_t e = table_[i];
     if (e == 0) return false;
-    if (items_[e - 1] == s) return true;
+    if (same(items_[e - 1], s)) return true;
   }
 }
 
@@ -307,6 +330,8 @@ void Check::finalize() {
     return;
   }
   if (lhs_list || values.size() != 1) return;
+  kstr = values[0].str;
+  knum = values[0].num;
   if (is_str) {
     switch (op) {
       case Op::kEq:
@@ -324,6 +349,15 @@ void Check::finalize() {
       case Op::kContains:
         kind = CheckKind::kStrContains;
         break;
+      case Op::kGlob: {
+        // Up to the first wildcard or escape, the pattern matches itself only: a text that does
+        // not start with that prefix fails before glob_match could backtrack to any star.
+        const size_t special = kstr.find_first_of("*?[\\");
+        glob_literal = static_cast<uint32_t>(special == std::string_view::npos ? kstr.size()
+                                                                               : special);
+        kind = CheckKind::kStrGlob;
+        break;
+      }
       default:
         break;
     }
@@ -350,38 +384,34 @@ bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
   switch (kind) {
     case CheckKind::kGeneric:
       break;
-    case CheckKind::kStrEq: {
-      const std::string_view b = values[0].str;
+    case CheckKind::kStrEq:
       for (const Value& l : lhs)
-        if (l.str == b) return true;
+        if (same(l.str, kstr)) return true;
       return false;
-    }
-    case CheckKind::kStrNe: {
+    case CheckKind::kStrNe:
       if (lhs.empty()) return false;
-      const std::string_view b = values[0].str;
       for (const Value& l : lhs)
-        if (l.str == b) return false;
+        if (same(l.str, kstr)) return false;
       return true;
-    }
-    case CheckKind::kStrStartsWith: {
-      const std::string_view b = values[0].str;
+    case CheckKind::kStrStartsWith:
       for (const Value& l : lhs)
-        if (l.str.starts_with(b)) return true;
+        if (starts_with(l.str, kstr)) return true;
       return false;
-    }
-    case CheckKind::kStrEndsWith: {
-      const std::string_view b = values[0].str;
+    case CheckKind::kStrEndsWith:
       for (const Value& l : lhs)
-        if (l.str.ends_with(b)) return true;
+        if (ends_with(l.str, kstr)) return true;
       return false;
-    }
-    case CheckKind::kStrContains: {
-      const std::string_view b = values[0].str;
+    case CheckKind::kStrContains:
       for (const Value& l : lhs)
-        if (contains(l.str, b)) return true;
+        if (contains(l.str, kstr)) return true;
       return false;
-    }
-    case CheckKind::kStrIn: {
+    case CheckKind::kStrGlob:
+      for (const Value& l : lhs) {
+        if (starts_with(l.str, kstr.substr(0, glob_literal)) && glob_match(kstr, l.str, false))
+          return true;
+      }
+      return false;
+    case CheckKind::kStrIn:
       if (lhs.empty()) return false;
       if (lhs_list && op == Op::kIn) {
         for (const Value& l : lhs)
@@ -391,9 +421,8 @@ bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
       for (const Value& l : lhs)
         if (str_set.contains(l.str)) return true;
       return false;
-    }
     case CheckKind::kNumCmp: {
-      const int64_t b = values[0].num;
+      const int64_t b = knum;
       if (op == Op::kNe) {
         if (lhs.empty()) return false;
         for (const Value& l : lhs)

@@ -33,16 +33,20 @@ namespace vigil::rules {
 class StrSet {
  public:
   void insert(std::string_view s);
-  bool contains(std::string_view s) const;
+  bool contains(std::string_view s) const {
+    if (s.size() < min_len_ || s.size() > max_len_) return false;
+    return contains_slow(s);
+  }
   size_t size() const { return items_.size(); }
 
  private:
   static uint64_t hash(std::string_view s);
+  bool contains_slow(std::string_view s) const;
   void rebuild();
 
-  std::vector<std::string_view> items_;  // distinct, in insertion order
-  std::vector<uint32_t> table_;          // 1 + index into items_, 0 = empty; empty when small
-  size_t min_len_ = SIZE_MAX, max_len_ = 0;
+  size_t min_len_ = SIZE_MAX, max_len_ = 0;  // a cheap pre-filter
+  std::vector<uint32_t> table_;              // 1 + index into items_, 0 = empty; empty when small
+  std::vector<std::string_view> items_;      // distinct, in insertion order
 };
 
 enum class CheckKind : uint8_t {
@@ -52,6 +56,7 @@ enum class CheckKind : uint8_t {
   kStrStartsWith,  // string startswith constant
   kStrEndsWith,    // string endswith constant
   kStrContains,    // string contains constant
+  kStrGlob,        // string glob constant (case-sensitive)
   kStrIn,          // string in / intersects (constants)
   kNumCmp,         // number or bool compared with one constant: = != < <= > >=
   kNumIn,          // number or bool in / intersects (constants)
@@ -63,26 +68,28 @@ struct Check {
   Check(Check&&) noexcept;
   Check& operator=(Check&&) noexcept;
 
-  uint32_t lhs_slot = 0;
+  // What evaluation reads first, together.
+  CheckKind kind = CheckKind::kGeneric;  // set by finalize()
   ast::Op op = ast::Op::kEq;
   ast::Modifier modifier = ast::Modifier::kNone;
   fields::FieldType type = fields::FieldType::kString;
   bool lhs_list = false;
-
   bool rhs_is_field = false;
+  uint32_t lhs_slot = 0;
   uint32_t rhs_slot = 0;
-
-  std::vector<fields::Value> values;             // constants, parsed for `type`
-  std::deque<std::string> storage;               // owns the strings `values` point into
+  uint32_t glob_literal = 0;  // kStrGlob: length of the pattern's prefix without wildcards
+  std::string_view kstr;      // the constant of single-constant kinds (values[0])
+  int64_t knum = 0;
   StrSet str_set;  // in / intersects
+
+  std::vector<fields::Value> values;  // constants, parsed for `type`
+  std::deque<std::string> storage;    // owns the strings `values` point into
   std::unordered_set<int64_t> num_set;
   std::vector<std::unique_ptr<re2::RE2>> regexes;
 
-  CheckKind kind = CheckKind::kGeneric;
-
   // When the left side is the source's event-type field (evt.type) with a constant right side,
-  // the check depends only on the event type: its result per type id, computed once. Empty
-  // otherwise.
+  // the check depends only on the event type: its result per type id, computed once by the
+  // compiler, which then moves it into SourceRules (Instr::type_row). Empty otherwise.
   std::vector<uint8_t> by_type;
 
   // Chooses `kind` once the check is compiled (constants parsed, sets built).

@@ -887,6 +887,17 @@ void Compiler::run() {
 
   auto set = std::make_shared<RuleSet>();
   for (auto& b : builders_) {
+    // Lay the per-type results of event-type checks out flat, next to the program.
+    SourceRules& sr = b->rules;
+    std::vector<uint32_t> rows(sr.checks_.size(), Instr::kNoTypeRow);
+    for (size_t i = 0; i < sr.checks_.size(); ++i) {
+      std::vector<uint8_t>& by_type = sr.checks_[i].by_type;
+      if (by_type.empty() || by_type.size() != sr.source_->type_count) continue;
+      rows[i] = static_cast<uint32_t>(sr.type_results_.size());
+      sr.type_results_.insert(sr.type_results_.end(), by_type.begin(), by_type.end());
+      std::vector<uint8_t>().swap(by_type);
+    }
+    for (Instr& in : sr.program_) in.type_row = rows[in.check];
     b->rules.checks_.shrink_to_fit();
     set->sources_.push_back(std::move(b->rules));
   }

@@ -140,13 +140,13 @@ bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
   const uint32_t etype = ctx.event_type_;
   while (pc < Instr::kReject) {
     const Instr& in = program_[pc];
-    const Check& c = checks_[in.check];
     bool result;
-    if (etype < c.by_type.size()) {
-      result = c.by_type[etype] != 0;  // a check of the event type: known per type
+    if (in.type_row != Instr::kNoTypeRow && etype != UINT32_MAX) {
+      result = type_results_[in.type_row + etype] != 0;  // a check of the event type
     } else if (int cached = ctx.cached_check(in.check); cached >= 0) {
       result = cached != 0;
     } else {
+      const Check& c = checks_[in.check];
       auto lhs = ctx.slot_values(slots_[c.lhs_slot], c.lhs_slot, event);
       std::span<const fields::Value> rhs;
       if (c.rhs_is_field) rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
@@ -164,7 +164,7 @@ std::span<const uint32_t> SourceRules::evaluate(const void* event, EvalContext& 
   const std::vector<uint32_t>* candidates = &all_rules_;
   if (source_->event_type) {
     const uint16_t t = source_->event_type(event);
-    ctx.event_type_ = t;
+    if (t < source_->type_count) ctx.event_type_ = t;
     if (t < by_type_.size()) candidates = &by_type_[t];
   }
   auto& out = ctx.matches();

@@ -35,9 +35,13 @@ struct FieldSlot {
 struct Instr {
   static constexpr uint32_t kAccept = 0xffffffffu;
   static constexpr uint32_t kReject = 0xfffffffeu;
+  static constexpr uint32_t kNoTypeRow = 0xffffffffu;
   uint32_t check;
   uint32_t on_true;
   uint32_t on_false;
+  // A check that depends on the event type alone (evt.type against constants): the offset of
+  // its results, one per type id, in SourceRules::type_results_. Set when compilation ends.
+  uint32_t type_row = kNoTypeRow;
 };
 
 struct CompiledRule {
@@ -109,7 +113,7 @@ class EvalContext {
   std::vector<SlotState> slots_;
   std::vector<CheckState> checks_;
   uint32_t generation_ = 1;
-  uint32_t event_type_ = UINT32_MAX;  // of the current event, for Check::by_type
+  uint32_t event_type_ = UINT32_MAX;  // of the current event when < the source's type_count
   std::vector<uint32_t> matches_;
 };
 
@@ -141,6 +145,7 @@ class SourceRules {
   std::vector<CompiledRule> rules_;
   std::vector<Check> checks_;
   std::vector<Instr> program_;
+  std::vector<uint8_t> type_results_;  // see Instr::type_row
   std::vector<FieldSlot> slots_;
   std::vector<std::vector<uint32_t>> by_type_;  // empty when the source has no event types
   std::vector<uint32_t> all_rules_;
