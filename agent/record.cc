@@ -46,7 +46,8 @@ bool is_single_string(unsigned kind) {
 
 RecordError Record::parse(const void* data, size_t size) {
   hdr_ = nullptr;
-  counts_.fill(0);
+  first_ = 0;
+  second_ = 0;
   if (data == nullptr || size < kHeaderSize) {
     return RecordError::kTruncated;
   }
@@ -108,8 +109,13 @@ RecordError Record::parse(const void* data, size_t size) {
         payload.remove_suffix(1);
       }
     }
-    if (counts_[kind] < kMaxPerKind) {
-      blobs_[kind][counts_[kind]++] = payload;
+    const uint32_t bit = 1u << kind;
+    if ((first_ & bit) == 0) {
+      first_ |= bit;
+      blobs_[kind][0] = payload;
+    } else if ((second_ & bit) == 0) {
+      second_ |= bit;
+      blobs_[kind][1] = payload;
     }
   }
   hdr_ = hdr;

@@ -49,16 +49,12 @@ class Record {
   // Payload of the nth blob of a kind (not NUL-terminated; a trailing NUL written by the kernel
   // is stripped for the string kinds); empty when absent. Unknown kinds are ignored.
   std::string_view blob(vg_blob_kind kind, unsigned nth = 0) const {
-    const unsigned k = static_cast<unsigned>(kind);
-    return k < kKinds && nth < counts_[k] ? blobs_[k][nth] : std::string_view();
+    return nth < count(kind) ? blobs_[static_cast<unsigned>(kind)][nth] : std::string_view();
   }
-  bool has(vg_blob_kind kind) const {
-    const unsigned k = static_cast<unsigned>(kind);
-    return k < kKinds && counts_[k] != 0;
-  }
+  bool has(vg_blob_kind kind) const { return count(kind) != 0; }
   unsigned count(vg_blob_kind kind) const {
     const unsigned k = static_cast<unsigned>(kind);
-    return k < kKinds ? counts_[k] : 0;
+    return k < kKinds ? ((first_ >> k) & 1u) + ((second_ >> k) & 1u) : 0;
   }
   // Fixed-size blobs, copied out (no alignment assumptions); false when absent.
   bool socktuple(vg_socktuple& out) const;
@@ -69,8 +65,12 @@ class Record {
  private:
   static constexpr unsigned kKinds = VG_B_ENV + 1;
 
+  static_assert(kKinds <= 32 && kMaxPerKind == 2);
   const vg_event* hdr_ = nullptr;
-  std::array<uint8_t, kKinds> counts_{};
+  // Bit k: the first / second blob of kind k was seen (two words instead of an array of counts:
+  // cleared per record with two register stores).
+  uint32_t first_ = 0;
+  uint32_t second_ = 0;
   std::array<std::array<std::string_view, kMaxPerKind>, kKinds> blobs_{};
   vg_event copy_{};  // the header, when `data` is not aligned for vg_event
 };

@@ -432,10 +432,12 @@ struct SyscallEvent {
   const ContainerInfo* container = nullptr;  // null = host
   const K8sInfo* k8s = nullptr;              // null = not in a pod
 
-  // The named argument, or null.
+  // The named argument, or null. Names are short and mostly differ in length or first letter,
+  // which are compared before any library call.
   const SyscallArg* arg(std::string_view name) const {
-    for (uint8_t i = 0; i < nargs; ++i) {
-      if (args[i].name == name) {
+    for (uint8_t i = 0; i < nargs && i < kMaxArgs; ++i) {
+      const std::string_view n = args[i].name;
+      if (n.size() == name.size() && (n.empty() || (n[0] == name[0] && n == name))) {
         return &args[i];
       }
     }

@@ -164,6 +164,18 @@ std::string format_ip(const IpAddr& ip) {
   return out;
 }
 
+void ValuePool::reserve(size_t n) {
+  if (n <= capacity_) {
+    return;
+  }
+  auto bigger = std::make_unique<Value[]>(n);
+  std::copy(data_.get(), data_.get() + size_, bigger.get());
+  data_ = std::move(bigger);
+  capacity_ = n;
+}
+
+void ValuePool::grow() { reserve(std::max<size_t>(64, capacity_ * 2)); }
+
 namespace {
 constexpr size_t kMinBlockSize = 4096;
 }

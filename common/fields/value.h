@@ -64,24 +64,65 @@ class Arena {
   std::vector<Block> blocks_;
 };
 
+// The values extracted during one event: an array that keeps its memory across clear(), so
+// steady state allocates nothing, and appends inline (extraction appends a value per field).
+class ValuePool {
+ public:
+  ValuePool() = default;
+  ValuePool(const ValuePool&) = delete;
+  ValuePool& operator=(const ValuePool&) = delete;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  Value* data() { return data_.get(); }
+  const Value* data() const { return data_.get(); }
+  Value& operator[](size_t i) { return data_[i]; }
+  const Value& operator[](size_t i) const { return data_[i]; }
+  const Value* begin() const { return data_.get(); }
+  const Value* end() const { return data_.get() + size_; }
+
+  void clear() { size_ = 0; }
+  // Drops the values from index n on (no-op when there are fewer).
+  void truncate(size_t n) {
+    if (n < size_) size_ = n;
+  }
+  void reserve(size_t n);
+  // Appends a value-initialised Value and returns it.
+  Value& push() {
+    if (size_ == capacity_) [[unlikely]] {
+      grow();
+    }
+    Value& v = data_[size_++];
+    v = Value{};
+    return v;
+  }
+
+ private:
+  void grow();
+
+  std::unique_ptr<Value[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 // What an extractor writes into. Values appended here stay valid until the EvalContext moves on
 // to the next event.
 class ValueWriter {
  public:
-  ValueWriter(std::vector<Value>& pool, Arena& arena) : pool_(pool), arena_(arena) {}
+  ValueWriter(ValuePool& pool, Arena& arena) : pool_(pool), arena_(arena) {}
 
   // The view must stay valid for the whole event (point into the event, or use str_copy).
   // Values are written in place: building one on the stack and copying it in stalls on store
   // forwarding, which cost more than the extraction itself.
-  void str(std::string_view s) { pool_.emplace_back().str = s; }
+  void str(std::string_view s) { pool_.push().str = s; }
   void str_copy(std::string_view s) { str(arena_.copy(s)); }
-  void num(int64_t n) { pool_.emplace_back().num = n; }
+  void num(int64_t n) { pool_.push().num = n; }
   void boolean(bool b) { num(b ? 1 : 0); }
-  void ip(const IpAddr& a) { pool_.emplace_back().ip = a; }
+  void ip(const IpAddr& a) { pool_.push().ip = a; }
   Arena& arena() { return arena_; }
 
  private:
-  std::vector<Value>& pool_;
+  ValuePool& pool_;
   Arena& arena_;
 };
 

@@ -27,11 +27,6 @@ bool icontains(std::string_view hay, std::string_view needle) {
   return false;
 }
 
-bool contains(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (needle.size() > hay.size()) return false;
-  return memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
-}
 
 // One comparison of a single left value with a single right value.
 bool compare_one(Op op, FieldType type, const Value& l, const Value& r, const re2::RE2* re) {
@@ -54,7 +49,7 @@ bool compare_one(Op op, FieldType type, const Value& l, const Value& r, const re
           return a >= b;
         case Op::kContains:
         case Op::kBContains:
-          return contains(a, b);
+          return check_detail::contains(a, b);
         case Op::kIContains:
           return icontains(a, b);
         case Op::kStartsWith:
@@ -218,41 +213,21 @@ bool path_prefix_match(std::string_view prefix, std::string_view path) {
 namespace {
 constexpr size_t kLinearSetMax = 4;  // up to this many items, a scan beats hashing
 
-inline uint64_t load64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline uint32_t load32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-// a[0, n) == b[0, n) without a library call for the short strings rules compare (names, paths
-// of a few dozen bytes): overlapping word loads, most mismatches decided by the first word.
-inline bool same_bytes(const char* a, const char* b, size_t n) {
-  if (n >= 8) {
-    if (load64(a) != load64(b) || load64(a + n - 8) != load64(b + n - 8)) return false;
-    return n <= 16 || std::memcmp(a + 8, b + 8, n - 16) == 0;
-  }
-  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
-  for (size_t i = 0; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
-}
-inline bool same(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
-}
-inline bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && same_bytes(s.data(), prefix.data(), prefix.size());
-}
-inline bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         same_bytes(s.data() + s.size() - suffix.size(), suffix.data(), suffix.size());
-}
-
 }  // namespace
+
+namespace check_detail {
+
+bool contains(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > hay.size()) return false;
+  return memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
+}
+
+}  // namespace check_detail
+
+using check_detail::load32;
+using check_detail::load64;
+using check_detail::same;
 
 uint64_t StrSet::hash(std::string_view s) {
   const size_t n = s.size();
@@ -292,8 +267,7 @@ bool StrSet::contains_slow(std::string_view s) const {
 void StrSet::insert(std::string_view s) {
   if (contains(s)) return;
   items_.push_back(s);
-  min_len_ = std::min(min_len_, s.size());
-  max_len_ = std::max(max_len_, s.size());
+  len_mask_ |= uint64_t{1} << (s.size() & 63);
   if (items_.size() <= kLinearSetMax) return;
   if (table_.size() < 2 * items_.size()) {
     rebuild();
@@ -377,105 +351,13 @@ void Check::finalize() {
   }
 }
 
-// Each case computes what eval_generic computes for that shape: a check on a field with several
-// values (proc.aname, fd.ip) holds when any value satisfies it, except `!=`, which holds when no
-// value equals; list fields under `in` need every value, under `intersects` any.
-bool Check::eval(std::span<const Value> lhs, std::span<const Value> rhs) const {
-  switch (kind) {
-    case CheckKind::kGeneric:
-      break;
-    case CheckKind::kStrEq:
-      for (const Value& l : lhs)
-        if (same(l.str, kstr)) return true;
-      return false;
-    case CheckKind::kStrNe:
-      if (lhs.empty()) return false;
-      for (const Value& l : lhs)
-        if (same(l.str, kstr)) return false;
-      return true;
-    case CheckKind::kStrStartsWith:
-      for (const Value& l : lhs)
-        if (starts_with(l.str, kstr)) return true;
-      return false;
-    case CheckKind::kStrEndsWith:
-      for (const Value& l : lhs)
-        if (ends_with(l.str, kstr)) return true;
-      return false;
-    case CheckKind::kStrContains:
-      for (const Value& l : lhs)
-        if (contains(l.str, kstr)) return true;
-      return false;
-    case CheckKind::kStrGlob:
-      for (const Value& l : lhs) {
-        if (starts_with(l.str, kstr.substr(0, glob_literal)) && glob_match(kstr, l.str, false))
-          return true;
-      }
-      return false;
-    case CheckKind::kStrIn:
-      if (lhs.empty()) return false;
-      if (lhs_list && op == Op::kIn) {
-        for (const Value& l : lhs)
-          if (!str_set.contains(l.str)) return false;
-        return true;
-      }
-      for (const Value& l : lhs)
-        if (str_set.contains(l.str)) return true;
-      return false;
-    case CheckKind::kNumCmp: {
-      const int64_t b = knum;
-      if (op == Op::kNe) {
-        if (lhs.empty()) return false;
-        for (const Value& l : lhs)
-          if (l.num == b) return false;
-        return true;
-      }
-      for (const Value& l : lhs) {
-        const int64_t a = l.num;
-        bool hit = false;
-        switch (op) {
-          case Op::kEq:
-            hit = a == b;
-            break;
-          case Op::kLt:
-            hit = a < b;
-            break;
-          case Op::kLe:
-            hit = a <= b;
-            break;
-          case Op::kGt:
-            hit = a > b;
-            break;
-          case Op::kGe:
-            hit = a >= b;
-            break;
-          default:
-            break;
-        }
-        if (hit) return true;
-      }
-      return false;
-    }
-    case CheckKind::kNumIn: {
-      if (lhs.empty()) return false;
-      auto member = [this](int64_t a) {
-        if (values.size() <= 8) {
-          for (const Value& v : values)
-            if (v.num == a) return true;
-          return false;
-        }
-        return num_set.count(a) > 0;
-      };
-      if (lhs_list && op == Op::kIn) {
-        for (const Value& l : lhs)
-          if (!member(l.num)) return false;
-        return true;
-      }
-      for (const Value& l : lhs)
-        if (member(l.num)) return true;
-      return false;
-    }
+bool Check::num_member(int64_t a) const {
+  if (values.size() <= 8) {
+    for (const Value& v : values)
+      if (v.num == a) return true;
+    return false;
   }
-  return eval_generic(lhs, rhs);
+  return num_set.count(a) > 0;
 }
 
 bool Check::eval_generic(std::span<const Value> lhs, std::span<const Value> rhs) const {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <span>
@@ -27,6 +28,45 @@ class RE2;
 
 namespace vigil::rules {
 
+namespace check_detail {
+
+inline uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline uint32_t load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// a[0, n) == b[0, n) without a library call for the short strings rules compare (names, paths
+// of a few dozen bytes): overlapping word loads, most mismatches decided by the first word.
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    if (load64(a) != load64(b) || load64(a + n - 8) != load64(b + n - 8)) return false;
+    return n <= 16 || std::memcmp(a + 8, b + 8, n - 16) == 0;
+  }
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+inline bool same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+}
+inline bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && same_bytes(s.data(), prefix.data(), prefix.size());
+}
+inline bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         same_bytes(s.data() + s.size() - suffix.size(), suffix.data(), suffix.size());
+}
+bool contains(std::string_view hay, std::string_view needle);
+
+}  // namespace check_detail
+
 // A set of strings for `in` / `intersects`: open addressing over a power-of-two table with a
 // cheap hash of the length and the first and last bytes; small sets are scanned linearly.
 // Lookups cost at most the longest probe run of the (fixed) table, whatever the input.
@@ -34,7 +74,7 @@ class StrSet {
  public:
   void insert(std::string_view s);
   bool contains(std::string_view s) const {
-    if (s.size() < min_len_ || s.size() > max_len_) return false;
+    if (((len_mask_ >> (s.size() & 63)) & 1) == 0) return false;
     return contains_slow(s);
   }
   size_t size() const { return items_.size(); }
@@ -44,7 +84,7 @@ class StrSet {
   bool contains_slow(std::string_view s) const;
   void rebuild();
 
-  size_t min_len_ = SIZE_MAX, max_len_ = 0;  // a cheap pre-filter
+  uint64_t len_mask_ = 0;  // bit (length % 64) of every item: a cheap pre-filter
   std::vector<uint32_t> table_;              // 1 + index into items_, 0 = empty; empty when small
   std::vector<std::string_view> items_;      // distinct, in insertion order
 };
@@ -95,15 +135,112 @@ struct Check {
   // Chooses `kind` once the check is compiled (constants parsed, sets built).
   void finalize();
 
-  // Evaluates the check for one event given the extracted values.
+  // Evaluates the check for one event given the extracted values. Inline: the engine's loop
+  // runs the specialised kinds without a call.
   bool eval(std::span<const fields::Value> lhs, std::span<const fields::Value> rhs) const;
 
  private:
   bool eval_generic(std::span<const fields::Value> lhs, std::span<const fields::Value> rhs) const;
+  bool num_member(int64_t a) const;
 };
 
 // Exposed for tests.
 bool glob_match(std::string_view pattern, std::string_view text, bool case_insensitive);
 bool path_prefix_match(std::string_view prefix, std::string_view path);
+
+// Each case computes what eval_generic computes for that shape: a check on a field with several
+// values (proc.aname, fd.ip) holds when any value satisfies it, except `!=`, which holds when no
+// value equals; list fields under `in` need every value, under `intersects` any.
+[[gnu::always_inline]] inline bool Check::eval(std::span<const fields::Value> lhs,
+                                               std::span<const fields::Value> rhs) const {
+  using check_detail::same;
+  using check_detail::starts_with;
+  switch (kind) {
+    case CheckKind::kGeneric:
+      break;
+    case CheckKind::kStrEq:
+      for (const fields::Value& l : lhs)
+        if (same(l.str, kstr)) return true;
+      return false;
+    case CheckKind::kStrNe:
+      if (lhs.empty()) return false;
+      for (const fields::Value& l : lhs)
+        if (same(l.str, kstr)) return false;
+      return true;
+    case CheckKind::kStrStartsWith:
+      for (const fields::Value& l : lhs)
+        if (starts_with(l.str, kstr)) return true;
+      return false;
+    case CheckKind::kStrEndsWith:
+      for (const fields::Value& l : lhs)
+        if (check_detail::ends_with(l.str, kstr)) return true;
+      return false;
+    case CheckKind::kStrContains:
+      for (const fields::Value& l : lhs)
+        if (check_detail::contains(l.str, kstr)) return true;
+      return false;
+    case CheckKind::kStrGlob:
+      // Up to its first wildcard the pattern only matches itself: a text without that prefix
+      // fails glob_match before it could backtrack to any star.
+      for (const fields::Value& l : lhs) {
+        if (starts_with(l.str, kstr.substr(0, glob_literal)) && glob_match(kstr, l.str, false))
+          return true;
+      }
+      return false;
+    case CheckKind::kStrIn:
+      if (lhs.empty()) return false;
+      if (lhs_list && op == ast::Op::kIn) {
+        for (const fields::Value& l : lhs)
+          if (!str_set.contains(l.str)) return false;
+        return true;
+      }
+      for (const fields::Value& l : lhs)
+        if (str_set.contains(l.str)) return true;
+      return false;
+    case CheckKind::kNumCmp: {
+      const int64_t b = knum;
+      switch (op) {
+        case ast::Op::kEq:
+          for (const fields::Value& l : lhs)
+            if (l.num == b) return true;
+          return false;
+        case ast::Op::kNe:
+          if (lhs.empty()) return false;
+          for (const fields::Value& l : lhs)
+            if (l.num == b) return false;
+          return true;
+        case ast::Op::kLt:
+          for (const fields::Value& l : lhs)
+            if (l.num < b) return true;
+          return false;
+        case ast::Op::kLe:
+          for (const fields::Value& l : lhs)
+            if (l.num <= b) return true;
+          return false;
+        case ast::Op::kGt:
+          for (const fields::Value& l : lhs)
+            if (l.num > b) return true;
+          return false;
+        case ast::Op::kGe:
+          for (const fields::Value& l : lhs)
+            if (l.num >= b) return true;
+          return false;
+        default:
+          return false;  // not chosen by finalize()
+      }
+    }
+    case CheckKind::kNumIn:
+      if (lhs.empty()) return false;
+      if (lhs_list && op == ast::Op::kIn) {
+        for (const fields::Value& l : lhs)
+          if (!num_member(l.num)) return false;
+        return true;
+      }
+      for (const fields::Value& l : lhs)
+        if (num_member(l.num)) return true;
+      return false;
+  }
+  return eval_generic(lhs, rhs);
+}
 
 }  // namespace vigil::rules

@@ -686,7 +686,9 @@ uint32_t Compiler::emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint
         index = static_cast<uint32_t>(rules.checks_.size() - 1);
         sb.check_index.emplace(std::move(key), index);
       }
-      rules.program_.push_back(Instr{index, on_true, on_false});
+      Instr in{index, on_true, on_false};
+      in.lhs_slot = rules.checks_[index].lhs_slot;
+      rules.program_.push_back(in);
       return static_cast<uint32_t>(rules.program_.size() - 1);
     }
     case Node::Kind::kMacroRef:
@@ -898,6 +900,18 @@ void Compiler::run() {
       std::vector<uint8_t>().swap(by_type);
     }
     for (Instr& in : sr.program_) in.type_row = rows[in.check];
+    // Each type's candidates, entering past the event-type checks that type decides.
+    sr.typed_.assign(sr.by_type_.size(), {});
+    for (size_t t = 0; t < sr.by_type_.size(); ++t) {
+      for (uint32_t r : sr.by_type_[t]) {
+        uint32_t pc = sr.rules_[r].entry;
+        while (pc < Instr::kReject && sr.program_[pc].type_row != Instr::kNoTypeRow) {
+          const Instr& in = sr.program_[pc];
+          pc = sr.type_results_[in.type_row + t] ? in.on_true : in.on_false;
+        }
+        if (pc != Instr::kReject) sr.typed_[t].push_back({r, pc});
+      }
+    }
     b->rules.checks_.shrink_to_fit();
     set->sources_.push_back(std::move(b->rules));
   }

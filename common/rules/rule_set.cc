@@ -62,8 +62,8 @@ void EvalContext::apply_transformers(const std::vector<ast::Transformer>& ts, si
       // On a multi-valued field len counts values; on a string, its length.
       size_t count = pool_.size() - begin;
       if (count != 1) {
-        pool_.resize(begin);
-        pool_.push_back(fields::Value{{}, static_cast<int64_t>(count), {}});
+        pool_.truncate(begin);
+        pool_.push().num = static_cast<int64_t>(count);
       } else {
         pool_[begin].num = static_cast<int64_t>(pool_[begin].str.size());
         pool_[begin].str = {};
@@ -102,7 +102,7 @@ void EvalContext::apply_transformers(const std::vector<ast::Transformer>& ts, si
       }
       pool_[out++] = v;
     }
-    pool_.resize(out);
+    pool_.truncate(out);
   }
 }
 
@@ -147,9 +147,13 @@ bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
       result = cached != 0;
     } else {
       const Check& c = checks_[in.check];
-      auto lhs = ctx.slot_values(slots_[c.lhs_slot], c.lhs_slot, event);
+      auto lhs = ctx.slot_values(slots_[in.lhs_slot], in.lhs_slot, event);
       std::span<const fields::Value> rhs;
-      if (c.rhs_is_field) rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
+      if (c.rhs_is_field) {
+        rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
+        // Extracting the right side may have grown the pool: look the left side up again.
+        lhs = ctx.slot_values(slots_[in.lhs_slot], in.lhs_slot, event);
+      }
       result = c.eval(lhs, rhs);
       ctx.cache_check(in.check, result);
     }
@@ -161,14 +165,18 @@ bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
 std::span<const uint32_t> SourceRules::evaluate(const void* event, EvalContext& ctx) const {
   ctx.begin_event(slots_.size(), checks_.size());
   ctx.event_type_ = UINT32_MAX;
-  const std::vector<uint32_t>* candidates = &all_rules_;
+  auto& out = ctx.matches();
   if (source_->event_type) {
     const uint16_t t = source_->event_type(event);
     if (t < source_->type_count) ctx.event_type_ = t;
-    if (t < by_type_.size()) candidates = &by_type_[t];
+    if (t < typed_.size()) {
+      for (const Candidate& c : typed_[t]) {
+        if (run(c.entry, event, ctx)) out.push_back(c.rule);
+      }
+      return out;
+    }
   }
-  auto& out = ctx.matches();
-  for (uint32_t r : *candidates) {
+  for (uint32_t r : all_rules_) {
     if (run(rules_[r].entry, event, ctx)) out.push_back(r);
   }
   return out;

@@ -42,6 +42,7 @@ struct Instr {
   // A check that depends on the event type alone (evt.type against constants): the offset of
   // its results, one per type id, in SourceRules::type_results_. Set when compilation ends.
   uint32_t type_row = kNoTypeRow;
+  uint32_t lhs_slot = 0;  // the check's, here to look the slot up without loading the check
 };
 
 struct CompiledRule {
@@ -104,7 +105,7 @@ class EvalContext {
   std::span<const fields::Value> extract_slot(const FieldSlot& slot, uint32_t slot_index,
                                               const void* event);
 
-  std::vector<fields::Value> pool_;
+  fields::ValuePool pool_;
   fields::Arena arena_;
   struct CheckState {
     uint32_t generation = 0;
@@ -149,6 +150,13 @@ class SourceRules {
   std::vector<FieldSlot> slots_;
   std::vector<std::vector<uint32_t>> by_type_;  // empty when the source has no event types
   std::vector<uint32_t> all_rules_;
+  // Per event type, the rules to run and where each starts once the event-type checks at the
+  // head of its program are decided for that type (a rule they reject is left out).
+  struct Candidate {
+    uint32_t rule;
+    uint32_t entry;
+  };
+  std::vector<std::vector<Candidate>> typed_;
 };
 
 class RuleSet {

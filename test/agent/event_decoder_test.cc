@@ -89,7 +89,7 @@ std::string field(const fields::SyscallEvent* ev, std::string_view ref) {
   if (!bound.ok()) {
     return "<bad field: " + bound.error() + ">";
   }
-  std::vector<fields::Value> pool;
+  fields::ValuePool pool;
   fields::Arena arena;
   fields::ValueWriter w(pool, arena);
   bound->info->extract(ev, bound->arg, w);

@@ -60,7 +60,7 @@ Strings extract(const AuditEvent& ev, std::string_view name,
       EXPECT_EQ(err, "") << name;
     }
   }
-  std::vector<Value> pool;
+  ValuePool pool;
   Arena arena;
   ValueWriter out(pool, arena);
   info->extract(&ev, fa, out);

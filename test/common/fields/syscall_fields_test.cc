@@ -121,10 +121,10 @@ class SyscallFieldsTest : public ::testing::Test {
       return {};
     }
     type_ = bound->info->type;
-    std::vector<Value> pool;
+    ValuePool pool;
     ValueWriter out(pool, arena_);
     bound->info->extract(&ev_, bound->arg, out);
-    return pool;
+    return std::vector<Value>(pool.begin(), pool.end());
   }
 
   std::string render(const Value& v) const {

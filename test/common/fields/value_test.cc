@@ -152,7 +152,7 @@ TEST(ValueTest, ArenaGrowsAndSettles) {
 }
 
 TEST(ValueTest, ValueWriterAppends) {
-  std::vector<Value> pool;
+  ValuePool pool;
   Arena arena;
   ValueWriter w(pool, arena);
   std::string temp = "temporary";
