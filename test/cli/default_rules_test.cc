@@ -27,6 +27,7 @@
 
 #include "common/api/v1alpha1/types.h"
 #include "operator/controllers/rule_compilation.h"
+#include "test/cli/cli_runner.h"
 
 namespace {
 
@@ -34,23 +35,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct CliResult {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-CliResult run_cli(const std::string& args) {
-  CliResult r;
-  std::string cmd = std::string(VIGIL_VIGILCTL) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using vigil::test::CliResult;
+using vigil::test::run_cli;
 
 std::string source_path(const std::string& rel) {
   return std::string(VIGIL_SOURCE_DIR) + "/" + rel;

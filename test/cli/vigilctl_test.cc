@@ -11,28 +11,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "test/cli/cli_runner.h"
+
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct CliResult {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-CliResult run_cli(const std::string& args) {
-  CliResult r;
-  std::string cmd = std::string(VIGIL_VIGILCTL) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using vigil::test::CliResult;
+using vigil::test::run_cli;
 
 std::string reference(const std::string& name) {
   return std::string(VIGIL_SOURCE_DIR) + "/../shared/reference/falco/" + name;
