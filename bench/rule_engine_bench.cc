@@ -456,6 +456,67 @@ void BM_DefaultRulesDecodeOpenat(benchmark::State& state) {
 }
 BENCHMARK(BM_DefaultRulesDecodeOpenat);
 
+// The same two records laid out one after the other in an 8 MiB buffer, read in order like the
+// agent reads its ring buffer: each record is new memory, as in the agent, rather than the same
+// few cache lines every time.
+void BM_DefaultRulesDecodeOpenatStream(benchmark::State& state) {
+  auto rs = load_default_rules();
+  const auto* src = rs->source("syscall");
+  DecoderFixture f;
+  const testing::RawRecord records[2] = {default_rules_openat(0), default_rules_openat(1)};
+  constexpr size_t kBytes = 8u << 20;
+  std::vector<uint64_t> ring(kBytes / 8);
+  std::vector<std::pair<size_t, size_t>> at;  // word offset, size
+  for (size_t off = 0, i = 0;; ++i) {
+    const testing::RawRecord& r = records[i & 1];
+    const size_t words = (r.size + 7) / 8 + 1;  // plus an 8-byte ring header
+    if (off + words > ring.size()) break;
+    std::copy(r.words.begin(), r.words.begin() + static_cast<long>((r.size + 7) / 8),
+              ring.begin() + static_cast<long>(off + 1));
+    at.emplace_back(off + 1, r.size);
+    off += words;
+  }
+  rules::EvalContext ctx;
+  size_t matches = 0, evaluated = 0, i = 0;
+  for (auto _ : state) {
+    const auto [off, size] = at[i];
+    i = i + 1 == at.size() ? 0 : i + 1;
+    if (const auto* ev = f.decoder->decode(ring.data() + off, size)) {
+      matches += src->evaluate(ev, ctx).size();
+    }
+    f.decoder->finish_event();
+    ++evaluated;
+  }
+  report(state, evaluated, src->rules().size(), 2, matches);
+}
+BENCHMARK(BM_DefaultRulesDecodeOpenatStream);
+
+void BM_DefaultRulesOpenatPolluted(benchmark::State& state) {
+  auto rs = load_default_rules();
+  const auto* src = rs->source("syscall");
+  DecoderFixture f;
+  const testing::RawRecord r = default_rules_openat(0);
+  const fields::SyscallEvent* ev = nullptr;
+  for (int i = 0; i < 3; ++i) ev = f.decoder->decode(r.data(), r.size);
+  rules::EvalContext ctx;
+  std::vector<uint64_t> junk(static_cast<size_t>(state.range(0)) / 8, 1);
+  uint64_t sum = 0;
+  size_t matches = 0, evaluated = 0;
+  for (auto _ : state) {
+    for (size_t k = 0; k < junk.size(); k += 8) sum += junk[k];
+    if (state.range(1)) matches += src->evaluate(ev, ctx).size();
+    ++evaluated;
+  }
+  benchmark::DoNotOptimize(sum);
+  report(state, evaluated, src->rules().size(), 1, matches);
+}
+BENCHMARK(BM_DefaultRulesOpenatPolluted)
+    ->Args({0, 1})
+    ->Args({64 << 10, 0})
+    ->Args({64 << 10, 1})
+    ->Args({512 << 10, 0})
+    ->Args({512 << 10, 1});
+
 }  // namespace
 
 BENCHMARK_MAIN();

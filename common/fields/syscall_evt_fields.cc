@@ -108,7 +108,7 @@ std::string_view arg_text(const SyscallArg& a, Arena& arena) {
     }
   }
   const auto u = static_cast<uint64_t>(a.num);
-  if (u < 10) {
+  if (u < 8) {  // one digit in every base used here
     return {kDigits + u, 1};
   }
   char buf[24];

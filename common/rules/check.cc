@@ -348,6 +348,25 @@ void Check::finalize() {
       default:
         break;
     }
+    switch (op) {
+      case Op::kEq:
+        num_accept = 0b010;
+        break;
+      case Op::kLt:
+        num_accept = 0b001;
+        break;
+      case Op::kLe:
+        num_accept = 0b011;
+        break;
+      case Op::kGt:
+        num_accept = 0b100;
+        break;
+      case Op::kGe:
+        num_accept = 0b110;
+        break;
+      default:
+        break;
+    }
   }
 }
 

@@ -155,6 +155,7 @@ class Compiler {
   bool bind_slot(const ast::FieldExpr& fe, SourceBuilder& sb, uint32_t& slot, Failure& f);
   bool compile_check(const Node& n, SourceBuilder& sb, Check& c, Failure& f);
   void type_table(Check& c, const SourceBuilder& sb);
+  void specialize_by_type(SourceRules& sr);
   uint32_t emit(const Node& n, SourceBuilder& sb, uint32_t on_true, uint32_t on_false, Failure& f);
   void compile_rule(const RuleDef& rule, RuleStatus& status);
   SourceBuilder& builder(const fields::EventSource& src);
@@ -502,6 +503,8 @@ bool Compiler::bind_slot(const ast::FieldExpr& fe, SourceBuilder& sb, uint32_t& 
     }
   }
   s.transformers = fe.transformers;
+  s.extract = s.field.info->extract;
+  s.transform = !s.transformers.empty();
   s.key = key;
   slot = static_cast<uint32_t>(sb.rules.slots_.size());
   sb.rules.slots_.push_back(std::move(s));
@@ -847,6 +850,77 @@ void Compiler::compile_rule(const RuleDef& rule, RuleStatus& status) {
   }
 }
 
+// For each event type, the program of each candidate rule with that type's event-type checks
+// decided: a copy of the rule's instructions in which a jump to an event-type check goes
+// straight to the branch the type takes. Types on which a rule's event-type checks agree share
+// one copy. A rule that the type rejects outright is not a candidate. The original program stays
+// for events of an unknown type. Results are the same: an event-type check's outcome is a
+// function of the type alone (Instr::type_row).
+void Compiler::specialize_by_type(SourceRules& sr) {
+  sr.typed_.assign(sr.by_type_.size(), {});
+  if (sr.by_type_.empty()) return;
+  std::vector<std::vector<uint32_t>> types_of(sr.rules_.size());
+  for (size_t t = 0; t < sr.by_type_.size(); ++t)
+    for (uint32_t r : sr.by_type_[t]) types_of[r].push_back(static_cast<uint32_t>(t));
+  const size_t original = sr.program_.size();
+  for (uint32_t r = 0; r < sr.rules_.size(); ++r) {
+    if (types_of[r].empty()) continue;
+    // The rule's own instructions (programs are per rule and only jump to lower indices).
+    std::vector<uint32_t> mine;
+    std::vector<uint32_t> stack{sr.rules_[r].entry};
+    std::vector<bool> seen(original, false);
+    while (!stack.empty()) {
+      const uint32_t pc = stack.back();
+      stack.pop_back();
+      if (pc >= Instr::kReject || seen[pc]) continue;
+      seen[pc] = true;
+      mine.push_back(pc);
+      stack.push_back(sr.program_[pc].on_true);
+      stack.push_back(sr.program_[pc].on_false);
+    }
+    std::sort(mine.begin(), mine.end());
+    std::vector<uint32_t> type_pcs;
+    for (uint32_t pc : mine)
+      if (sr.program_[pc].type_row != Instr::kNoTypeRow) type_pcs.push_back(pc);
+
+    std::map<std::vector<bool>, uint32_t> copies;  // the types' answers -> entry of the copy
+    for (uint32_t t : types_of[r]) {
+      std::vector<bool> answers;
+      for (uint32_t pc : type_pcs) answers.push_back(sr.type_results_[sr.program_[pc].type_row + t]);
+      auto it = copies.find(answers);
+      if (it == copies.end()) {
+        auto decide = [&](uint32_t pc) {
+          while (pc < Instr::kReject && sr.program_[pc].type_row != Instr::kNoTypeRow) {
+            const Instr& in = sr.program_[pc];
+            pc = sr.type_results_[in.type_row + t] ? in.on_true : in.on_false;
+          }
+          return pc;
+        };
+        std::map<uint32_t, uint32_t> index;  // original pc -> pc of its copy
+        uint32_t next = static_cast<uint32_t>(sr.program_.size());
+        for (uint32_t pc : mine) {
+          if (sr.program_[pc].type_row == Instr::kNoTypeRow) index[pc] = next++;
+        }
+        auto target = [&](uint32_t pc) {
+          pc = decide(pc);
+          return pc >= Instr::kReject ? pc : index.at(pc);
+        };
+        for (uint32_t pc : mine) {  // in index order, as `index` numbered them
+          if (sr.program_[pc].type_row != Instr::kNoTypeRow) continue;
+          Instr in = sr.program_[pc];
+          in.on_true = target(in.on_true);
+          in.on_false = target(in.on_false);
+          sr.program_.push_back(in);
+        }
+        it = copies.emplace(std::move(answers), target(sr.rules_[r].entry)).first;
+      }
+      if (it->second != Instr::kReject) sr.typed_[t].push_back({r, it->second});
+    }
+  }
+  // Each typed_[t] lists its rules in rule order (the loop above goes by rule), as evaluate()
+  // reports matches.
+}
+
 void Compiler::run() {
   out_.statuses.resize(defs_.rules.size());
   for (size_t i = 0; i < defs_.rules.size(); ++i) compile_rule(defs_.rules[i], out_.statuses[i]);
@@ -899,19 +973,22 @@ void Compiler::run() {
       sr.type_results_.insert(sr.type_results_.end(), by_type.begin(), by_type.end());
       std::vector<uint8_t>().swap(by_type);
     }
-    for (Instr& in : sr.program_) in.type_row = rows[in.check];
-    // Each type's candidates, entering past the event-type checks that type decides.
-    sr.typed_.assign(sr.by_type_.size(), {});
-    for (size_t t = 0; t < sr.by_type_.size(); ++t) {
-      for (uint32_t r : sr.by_type_[t]) {
-        uint32_t pc = sr.rules_[r].entry;
-        while (pc < Instr::kReject && sr.program_[pc].type_row != Instr::kNoTypeRow) {
-          const Instr& in = sr.program_[pc];
-          pc = sr.type_results_[in.type_row + t] ? in.on_true : in.on_false;
-        }
-        if (pc != Instr::kReject) sr.typed_[t].push_back({r, pc});
-      }
+    std::vector<uint32_t> refs(sr.checks_.size(), 0);
+    for (const Instr& in : sr.program_) ++refs[in.check];
+    // Checks reading each slot; a check with a field on the right side keeps its slots cached
+    // (it looks its left side up again after extracting the right one).
+    std::vector<uint32_t> readers(sr.slots_.size(), 0);
+    for (const Check& c : sr.checks_) {
+      readers[c.lhs_slot] += c.rhs_is_field ? 2 : 1;
+      if (c.rhs_is_field) readers[c.rhs_slot] += 2;
     }
+    for (Instr& in : sr.program_) {
+      in.type_row = rows[in.check];
+      in.cache = refs[in.check] > 1;
+      // One check reads the slot and it runs at most once per event (cached when shared).
+      in.slot_cache = readers[in.lhs_slot] > 1;
+    }
+    specialize_by_type(sr);
     b->rules.checks_.shrink_to_fit();
     set->sources_.push_back(std::move(b->rules));
   }

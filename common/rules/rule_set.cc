@@ -111,12 +111,21 @@ std::span<const fields::Value> EvalContext::extract_slot(const FieldSlot& slot, 
   SlotState& s = slots_[index];
   size_t begin = pool_.size();
   fields::ValueWriter w(pool_, arena_);
-  slot.field.info->extract(event, slot.field.arg, w);
-  if (!slot.transformers.empty() && pool_.size() > begin) apply_transformers(slot.transformers, begin);
+  slot.extract(event, slot.field.arg, w);
+  if (slot.transform && pool_.size() > begin) apply_transformers(slot.transformers, begin);
   s.generation = generation_;
   s.begin = static_cast<uint32_t>(begin);
   s.count = static_cast<uint32_t>(pool_.size() - begin);
   return std::span<const fields::Value>(pool_.data() + s.begin, s.count);
+}
+
+std::span<const fields::Value> EvalContext::extract_once(const FieldSlot& slot,
+                                                         const void* event) {
+  const size_t begin = pool_.size();
+  fields::ValueWriter w(pool_, arena_);
+  slot.extract(event, slot.field.arg, w);
+  if (slot.transform && pool_.size() > begin) apply_transformers(slot.transformers, begin);
+  return std::span<const fields::Value>(pool_.data() + begin, pool_.size() - begin);
 }
 
 std::span<const fields::Value> EvalContext::extract(const fields::BoundField& field,
@@ -136,18 +145,20 @@ SourceRules& SourceRules::operator=(SourceRules&&) noexcept = default;
 
 size_t SourceRules::check_count() const { return checks_.size(); }
 
-bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
+[[gnu::always_inline]] inline bool SourceRules::run(uint32_t pc, const void* event,
+                                                    EvalContext& ctx) const {
   const uint32_t etype = ctx.event_type_;
   while (pc < Instr::kReject) {
     const Instr& in = program_[pc];
     bool result;
     if (in.type_row != Instr::kNoTypeRow && etype != UINT32_MAX) {
       result = type_results_[in.type_row + etype] != 0;  // a check of the event type
-    } else if (int cached = ctx.cached_check(in.check); cached >= 0) {
+    } else if (int cached = in.cache ? ctx.cached_check(in.check) : -1; cached >= 0) {
       result = cached != 0;
     } else {
       const Check& c = checks_[in.check];
-      auto lhs = ctx.slot_values(slots_[in.lhs_slot], in.lhs_slot, event);
+      auto lhs = in.slot_cache ? ctx.slot_values(slots_[in.lhs_slot], in.lhs_slot, event)
+                               : ctx.extract_once(slots_[in.lhs_slot], event);
       std::span<const fields::Value> rhs;
       if (c.rhs_is_field) {
         rhs = ctx.slot_values(slots_[c.rhs_slot], c.rhs_slot, event);
@@ -155,7 +166,7 @@ bool SourceRules::run(uint32_t pc, const void* event, EvalContext& ctx) const {
         lhs = ctx.slot_values(slots_[in.lhs_slot], in.lhs_slot, event);
       }
       result = c.eval(lhs, rhs);
-      ctx.cache_check(in.check, result);
+      if (in.cache) ctx.cache_check(in.check, result);
     }
     pc = result ? in.on_true : in.on_false;
   }

@@ -22,6 +22,9 @@ struct Check;  // check.h, internal
 // A field as the program reads it: bound field plus transformers, extracted at most once per
 // event and cached in the EvalContext.
 struct FieldSlot {
+  // What extraction reads, first: field.info->extract, and whether there are transformers.
+  fields::ExtractFn extract = nullptr;
+  bool transform = false;
   fields::BoundField field;
   std::vector<ast::Transformer> transformers;
   fields::FieldType type = fields::FieldType::kString;  // after transformers
@@ -43,6 +46,12 @@ struct Instr {
   // its results, one per type id, in SourceRules::type_results_. Set when compilation ends.
   uint32_t type_row = kNoTypeRow;
   uint32_t lhs_slot = 0;  // the check's, here to look the slot up without loading the check
+  // False when no other instruction refers to the check: it runs at most once per event
+  // (programs are per rule and only jump forward), so its result is not worth caching.
+  bool cache = true;
+  // False when no other check reads the left side's slot (and the check compares it with
+  // constants): the check runs at most once per event, so the values are not worth caching.
+  bool slot_cache = true;
 };
 
 struct CompiledRule {
@@ -104,6 +113,7 @@ class EvalContext {
   void apply_transformers(const std::vector<ast::Transformer>& ts, size_t begin);
   std::span<const fields::Value> extract_slot(const FieldSlot& slot, uint32_t slot_index,
                                               const void* event);
+  std::span<const fields::Value> extract_once(const FieldSlot& slot, const void* event);
 
   fields::ValuePool pool_;
   fields::Arena arena_;

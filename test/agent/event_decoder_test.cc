@@ -223,6 +223,11 @@ TEST_F(EventDecoderTest, OpenatAbsolutePath) {
   EXPECT_EQ(field(ev, "evt.arg.dev"), "803");
   EXPECT_EQ(field(ev, "evt.arg.ino"), "77");
   EXPECT_EQ(field(ev, "evt.rawarg.flags"), std::to_string(flags));
+  // Numbers and the fd's name are rendered when read; all of them at once here.
+  EXPECT_EQ(field(ev, "evt.args"),
+            "fd=<f>/etc/passwd dirfd=AT_FDCWD name=/etc/passwd flags=O_TRUNC|O_WRONLY|O_CLOEXEC "
+            "mode=0 dev=803 ino=77");
+  EXPECT_TRUE(rules_.fires("evt.arg.fd = \"<f>/etc/passwd\" and evt.arg.ino = 77", ev));
   EXPECT_TRUE(rules_.fires("fd.directory=/etc and evt.arg.flags contains O_WRONLY", ev));
   EXPECT_TRUE(rules_.fires("evt.is_open_write=true and evt.is_open_read=false", ev));
   EXPECT_TRUE(rules_.fires("container.id=host and proc.pid=1000", ev));
@@ -299,6 +304,20 @@ TEST_F(EventDecoderTest, OpenCreatingAnExecutable) {
   ASSERT_NE(ev, nullptr);
   EXPECT_EQ(field(ev, "evt.arg.mode"), "755");
   EXPECT_EQ(field(ev, "evt.rawarg.mode"), std::to_string(0755));
+  // Octal throughout: 010 is "10" (it used to come out as "8").
+  EXPECT_EQ(field(decode(rec(VG_T_OPENAT)
+                             .res(4)
+                             .args({static_cast<uint64_t>(AT_FDCWD), 0, O_CREAT | O_WRONLY, 010})
+                             .path("/tmp/x")
+                             .fdinfo(4, VG_FD_FILE)),
+                  "evt.arg.mode"),
+            "10");
+  ev = decode(rec(VG_T_OPENAT)
+                  .res(3)
+                  .args({static_cast<uint64_t>(AT_FDCWD), 0, O_CREAT | O_WRONLY, 0755})
+                  .path("/tmp/payload")
+                  .flags(VG_F_OPEN_CREATED)
+                  .fdinfo(3, VG_FD_FILE));
   EXPECT_TRUE(rules_.fires("evt.is_open_create=true and evt.is_open_exec=true", ev));
   // Without O_CREAT the mode argument is not reported, as the drivers do.
   ev = decode(rec(VG_T_OPENAT)

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -231,6 +232,58 @@ TEST_F(SyscallFieldsTest, EvtArguments) {
   EXPECT_EQ(one("evt.args"), "fd=3 name=../etc//shadow =");
   ev_.nargs = 0;
   EXPECT_EQ(one("evt.args"), "");
+}
+
+// Producers may leave numbers and fd names unformatted (ArgFormat); readers get the same text
+// as if they had been formatted up front.
+TEST_F(SyscallFieldsTest, EvtArgumentsFormattedOnDemand) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  struct Case {
+    ArgFormat format;
+    int64_t num;
+    const char* text;
+  } cases[] = {
+      {ArgFormat::kDecimal, 0, "0"},
+      {ArgFormat::kDecimal, 9, "9"},
+      {ArgFormat::kDecimal, 10, "10"},
+      {ArgFormat::kDecimal, -2, "-2"},
+      {ArgFormat::kDecimal, kMin, "-9223372036854775808"},
+      {ArgFormat::kUnsigned, 7, "7"},
+      {ArgFormat::kUnsigned, 1234567, "1234567"},
+      {ArgFormat::kUnsigned, -1, "18446744073709551615"},
+      {ArgFormat::kHex, 5, "5"},
+      {ArgFormat::kHex, 0x803, "803"},
+      {ArgFormat::kHex, 0xabcdef, "abcdef"},
+      {ArgFormat::kHex, -1, "ffffffffffffffff"},
+      {ArgFormat::kOctal, 0, "0"},
+      {ArgFormat::kOctal, 0644, "644"},
+      {ArgFormat::kOctal, 010, "10"},  // the agent used to print 8 and 9 as "8" and "9"
+      {ArgFormat::kOctal, 011, "11"},
+      {ArgFormat::kOctal, 7, "7"},
+  };
+  for (const Case& c : cases) {
+    SyscallArg a{"x", {}, c.num, true};
+    a.format = c.format;
+    ev_.nargs = 0;
+    ev_.add_arg(a);
+    EXPECT_EQ(one("evt.arg.x"), c.text) << static_cast<int>(c.format) << " " << c.num;
+    EXPECT_EQ(one("evt.arg", "0"), c.text);
+    EXPECT_EQ(one("evt.args"), std::string("x=") + c.text);
+    EXPECT_EQ(one("evt.rawarg.x"), std::to_string(c.num));
+  }
+  SyscallArg fd{"fd", "/etc/passwd", 3, true};
+  fd.format = ArgFormat::kFdPath;
+  fd.fd_type = 'f';
+  SyscallArg dirfd{"dirfd", "AT_FDCWD", -100, true};
+  SyscallArg mode{"mode", {}, 0755, true};
+  mode.format = ArgFormat::kOctal;
+  ev_.nargs = 0;
+  ev_.add_arg(fd);
+  ev_.add_arg(dirfd);
+  ev_.add_arg(mode);
+  EXPECT_EQ(one("evt.arg.fd"), "<f>/etc/passwd");
+  EXPECT_EQ(one("evt.rawarg.fd"), "3");
+  EXPECT_EQ(one("evt.args"), "fd=<f>/etc/passwd dirfd=AT_FDCWD mode=755");
 }
 
 TEST_F(SyscallFieldsTest, EvtOpenModes) {

@@ -219,6 +219,77 @@ TEST(EngineTest, UnknownFieldReportsLineAndColumn) {
   EXPECT_EQ(c.out.statuses[0].message.substr(0, 5), "3:32:");
 }
 
+// Checks of the event-type field are answered per type id, and each type runs a copy of the
+// rule with them decided: wherever they sit in the condition, results are those of the
+// condition as written.
+TEST(EngineTest, EventTypeChecksAnywhereInTheCondition) {
+  FakeEvent e = named("x");
+  e.num = 2;
+  for (uint16_t type : {uint16_t{0}, uint16_t{1}, uint16_t{2}}) {
+    e.type = type;
+    const bool alpha = type == 0, beta = type == 1, gamma = type == 2;
+    EXPECT_EQ(eval("fake.type = beta and fake.name = x", e), beta);
+    EXPECT_EQ(eval("fake.name = x and fake.type != alpha", e), !alpha);
+    EXPECT_EQ(eval("(fake.type = alpha and fake.num = 1) or (fake.type in (beta, gamma) and "
+                   "fake.num = 2)",
+                   e),
+              !alpha);
+    EXPECT_EQ(eval("fake.name = y or fake.type = gamma", e), gamma);
+    EXPECT_EQ(eval("fake.type startswith g or (fake.num = 2 and fake.type glob \"*ta\")", e),
+              !alpha);
+    EXPECT_EQ(eval("not fake.type in (alpha, beta) and fake.name = x", e), gamma);
+    EXPECT_EQ(eval("fake.type = alpha or fake.type = beta or fake.type = gamma", e), true);
+    EXPECT_EQ(eval("fake.name = x and (fake.type = beta or fake.num = 3)", e), beta);
+    EXPECT_EQ(eval("len(fake.type) = 4", e), beta);  // a transformer: extracted, not tabled
+  }
+  // Rules of several types at once, reported in rule order.
+  auto c = compile_text(
+      "- rule: a\n  desc: d\n  condition: fake.type in (alpha, beta) and fake.num = 2\n"
+      "  output: o\n  priority: ERROR\n  source: fake\n"
+      "- rule: b\n  desc: d\n  condition: fake.num = 2 and (fake.type = beta or fake.name = z)\n"
+      "  output: o\n  priority: ERROR\n  source: fake\n  warn_evttypes: false\n"
+      "- rule: c\n  desc: d\n  condition: fake.type = beta and not fake.name = x\n"
+      "  output: o\n  priority: ERROR\n  source: fake\n");
+  ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
+  e.type = 1;
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"a", "b"}));
+  e.type = 0;
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"a"}));
+  e.type = 2;
+  e.name = "z";
+  EXPECT_EQ(c.matches(e), (std::vector<std::string>{"b"}));
+}
+
+// A check shared by rules runs once per event and a field shared by checks is extracted once;
+// both are reused within the event and never across events.
+TEST(EngineTest, SharedChecksAndFieldsPerEvent) {
+  auto c = compile_text(
+      "- macro: m\n  condition: fake.name = x\n"
+      "- rule: a\n  desc: d\n  condition: m and fake.num = 1\n"
+      "  output: o\n  priority: ERROR\n  source: fake\n  warn_evttypes: false\n"
+      "- rule: b\n  desc: d\n  condition: m and fake.name startswith x\n"
+      "  output: o\n  priority: ERROR\n  source: fake\n  warn_evttypes: false\n"
+      "- rule: c\n  desc: d\n  condition: not m and fake.name endswith y\n"
+      "  output: o\n  priority: ERROR\n  source: fake\n  warn_evttypes: false\n");
+  ASSERT_FALSE(c.has_errors()) << c.all_diagnostics();
+  const auto* src = c.out.rule_set->source("fake");
+  ASSERT_NE(src, nullptr);
+  rules::EvalContext ctx;  // one context for every event, as the agent uses it
+  auto run = [&](const FakeEvent& e) {
+    std::vector<std::string> names;
+    for (uint32_t i : src->evaluate(&e, ctx)) names.push_back(src->rules()[i].name);
+    return names;
+  };
+  FakeEvent x = named("x");
+  x.num = 1;
+  FakeEvent y = named("xy");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(run(x), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(run(y), (std::vector<std::string>{"c"}));
+    EXPECT_EQ(run(FakeEvent{}), (std::vector<std::string>{}));
+  }
+}
+
 TEST(EngineTest, ShortCircuitFollowsTheCondition) {
   FakeEvent e = named("x");
   e.num = 5;
