@@ -94,17 +94,15 @@ struct Capture::Impl {
   }
 
   void handle(const void* data, size_t size) {
-    // The records that follow this one in the ring (each an 8-byte ring header, then the data,
-    // 8-byte aligned; the ring's pages are mapped twice, so it is contiguous even at the wrap)
-    // were written by another CPU. Start moving the lines of the one after next from that CPU's
-    // cache now, assuming it is sized like this one: it is needed in two records' time, about
-    // what the transfer takes. Each line is requested once as this window slides along. A
-    // prefetch has no effect on correctness and never faults, whether the record exists or not.
-    const size_t stride = ((size + 7) & ~size_t{7}) + 8;
-    const uintptr_t from = reinterpret_cast<uintptr_t>(data) - 8 + 2 * stride;
-    for (uintptr_t line = from & ~uintptr_t{63}; line < from + stride; line += 64) {
-      __builtin_prefetch(reinterpret_cast<const void*>(line));
-    }
+    // The next record, once written, follows this one in the ring: its 8-byte ring header, then
+    // the data, 8-byte aligned (the ring's pages are mapped twice, so it is contiguous even at
+    // the wrap). Start moving its first lines from the producing CPU's cache now; a prefetch has
+    // no effect on correctness and never faults, whether or not the record exists yet.
+    const char* next = static_cast<const char*>(data) + ((size + 7) & ~size_t{7}) + 8;
+    __builtin_prefetch(next);
+    __builtin_prefetch(next + 64);
+    __builtin_prefetch(next + 128);
+    __builtin_prefetch(next + 192);
     counters->records.store(++n_records, std::memory_order_relaxed);
     const fields::SyscallEvent* ev = decoder->decode(data, size);
     if (ev == nullptr) {

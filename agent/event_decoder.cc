@@ -503,7 +503,17 @@ const fields::SyscallEvent* EventDecoder::decode(const void* data, size_t size) 
   Process* p = processes_.process_for(hdr);
   proc_ = p;
   if (p != nullptr) {
-    update_state(*p);
+    switch (hdr.type) {  // the only types that change state before evaluation
+      case VG_T_EXECVE:
+      case VG_T_EXECVEAT:
+      case VG_T_CHDIR:
+      case VG_T_FCHDIR:
+      case VG_T_PROCEXIT:
+        update_state(*p);
+        break;
+      default:
+        break;
+    }
     if (p->cgroup_id() != hdr.cgroup_id) {
       processes_.set_container(*p, hdr.cgroup_id, cgroups_.container_for(hdr.cgroup_id, hdr.tgid));
     }

@@ -360,7 +360,12 @@ void ProcessTable::apply_header(Process& p, const vg_event& hdr) {
   i.cap_permitted = hdr.cap_permitted;
   i.cap_inheritable = hdr.cap_inheritable;
   p.pidns_ = hdr.pidns_inum;
-  if (std::memcmp(p.comm_, hdr.comm, sizeof(p.comm_)) != 0) {
+  // Two word compares instead of a library call: the name rarely changes.
+  uint64_t have[2], seen[2];
+  static_assert(sizeof(have) == sizeof(p.comm_) && sizeof(seen) == sizeof(hdr.comm));
+  std::memcpy(have, p.comm_, sizeof(have));
+  std::memcpy(seen, hdr.comm, sizeof(seen));
+  if (have[0] != seen[0] || have[1] != seen[1]) {
     std::memcpy(p.comm_, hdr.comm, sizeof(p.comm_));
     p.comm_len_ = static_cast<uint8_t>(strnlen(p.comm_, sizeof(p.comm_)));
     i.name = std::string_view(p.comm_, p.comm_len_);
@@ -599,12 +604,8 @@ void ProcessTable::set_container(Process& p, uint64_t cgroup_id,
       p.container_ != nullptr ? std::string_view(p.container_->short_id()) : std::string_view();
 }
 
-void ProcessTable::resolve_names(Process& p) {
+void ProcessTable::resolve_names_now(Process& p) {
   const fields::ProcessInfo& i = p.info_;
-  if (p.names_valid_ && p.names_uid_ == i.uid && p.names_gid_ == i.gid &&
-      p.names_loginuid_ == i.loginuid && p.names_cgroup_id_ == p.cgroup_id_) {
-    return;
-  }
   const std::string_view root =
       p.container_ != nullptr ? std::string_view(p.container_->full_id()) : std::string_view();
   if (!p.names_valid_ || p.names_uid_ != i.uid || p.names_cgroup_id_ != p.cgroup_id_) {
@@ -644,7 +645,7 @@ void ProcessTable::schedule_exit(Process& p) {
   }
 }
 
-void ProcessTable::finish_event() {
+void ProcessTable::remove_exited() {
   for (Process* p : exiting_) {
     if (p->in_use_ && p->exiting_) {
       remove(*p);

@@ -148,7 +148,13 @@ class ProcessTable {
   void set_container(Process& p, uint64_t cgroup_id, std::shared_ptr<ContainerRecord> container);
   // user.name/homedir/shell, user.loginname, group.name for the current uid, gid and loginuid,
   // from the process's root. Cheap when nothing changed since the last call.
-  void resolve_names(Process& p);
+  void resolve_names(Process& p) {
+    const fields::ProcessInfo& i = p.info_;
+    if (!p.names_valid_ || p.names_uid_ != i.uid || p.names_gid_ != i.gid ||
+        p.names_loginuid_ != i.loginuid || p.names_cgroup_id_ != p.cgroup_id_) {
+      resolve_names_now(p);
+    }
+  }
 
   // Names for another uid or gid under the process's root (setuid's argument): cached entries,
   // null when the id has none.
@@ -158,7 +164,9 @@ class ProcessTable {
   // VG_T_PROCEXIT: the entry is removed by the next finish_event().
   void schedule_exit(Process& p);
   // Applies deferred removals. Call after the event was evaluated (decode() also calls it first).
-  void finish_event();
+  void finish_event() {
+    if (!exiting_.empty()) remove_exited();
+  }
 
   // Drops entries whose /proc/<pid> is gone or has another start time (exits the table missed).
   // Entries touched by a record since the previous gc() are alive and skipped. Returns the number
@@ -199,6 +207,8 @@ class ProcessTable {
   bool still_running(const Process& p);
   void set_start(Process& p, uint64_t start_boot_ns, bool exact);
   void apply_header(Process& p, const vg_event& hdr);
+  void remove_exited();
+  void resolve_names_now(Process& p);
   void fill_from_snapshot(Process& p, const ProcSnapshot& s);
   void fill_from_header(Process& p, const vg_event& hdr);
   // The entry for an ancestor pid, from the table or /proc (never from a header).

@@ -15,6 +15,8 @@
 // Run: build/rule_engine_bench (the Makefile's `make bench`). Reads Falco's reference rules from
 // ../shared/reference/falco beside the checkout, or $VIGIL_FALCO_RULES_DIR.
 
+#include <fcntl.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -22,8 +24,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <fcntl.h>
 
 #include <benchmark/benchmark.h>
 

@@ -211,24 +211,18 @@ std::string_view Arena::copy(std::string_view s) {
   return {p, s.size()};
 }
 
-void Arena::reset() {
-  if (blocks_.empty()) {
-    return;
+void Arena::consolidate() {
+  // The last event needed more than the first block: replace all blocks by one that holds
+  // everything, so that the next event of that size allocates nothing.
+  size_t total = 0;
+  for (const Block& b : blocks_) {
+    total += b.size;
   }
-  if (blocks_.size() > 1) {
-    // The last event needed more than the first block: replace all blocks by one that holds
-    // everything, so that the next event of that size allocates nothing.
-    size_t total = 0;
-    for (const Block& b : blocks_) {
-      total += b.size;
-    }
-    blocks_.clear();
-    Block b;
-    b.data = std::make_unique<char[]>(total);
-    b.size = total;
-    blocks_.push_back(std::move(b));
-  }
-  blocks_.front().used = 0;
+  blocks_.clear();
+  Block b;
+  b.data = std::make_unique<char[]>(total);
+  b.size = total;
+  blocks_.push_back(std::move(b));
 }
 
 }  // namespace vigil::fields

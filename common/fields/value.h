@@ -53,9 +53,19 @@ class Arena {
 
   char* allocate(size_t n);
   std::string_view copy(std::string_view s);
-  void reset();
+  // Forgets everything allocated (cheap: called per event).
+  void reset() {
+    if (blocks_.size() > 1) {
+      consolidate();
+    }
+    if (!blocks_.empty()) {
+      blocks_.front().used = 0;
+    }
+  }
 
  private:
+  void consolidate();
+
   struct Block {
     std::unique_ptr<char[]> data;
     size_t size = 0;

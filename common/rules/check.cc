@@ -27,7 +27,6 @@ bool icontains(std::string_view hay, std::string_view needle) {
   return false;
 }
 
-
 // One comparison of a single left value with a single right value.
 bool compare_one(Op op, FieldType type, const Value& l, const Value& r, const re2::RE2* re) {
   switch (type) {
@@ -327,8 +326,8 @@ void Check::finalize() {
         // Up to the first wildcard or escape, the pattern matches itself only: a text that does
         // not start with that prefix fails before glob_match could backtrack to any star.
         const size_t special = kstr.find_first_of("*?[\\");
-        glob_literal = static_cast<uint32_t>(special == std::string_view::npos ? kstr.size()
-                                                                               : special);
+        glob_literal =
+            static_cast<uint32_t>(special == std::string_view::npos ? kstr.size() : special);
         kind = CheckKind::kStrGlob;
         break;
       }

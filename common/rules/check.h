@@ -84,9 +84,9 @@ class StrSet {
   bool contains_slow(std::string_view s) const;
   void rebuild();
 
-  uint64_t len_mask_ = 0;  // bit (length % 64) of every item: a cheap pre-filter
-  std::vector<uint32_t> table_;              // 1 + index into items_, 0 = empty; empty when small
-  std::vector<std::string_view> items_;      // distinct, in insertion order
+  uint64_t len_mask_ = 0;                // bit (length % 64) of every item: a cheap pre-filter
+  std::vector<uint32_t> table_;          // 1 + index into items_, 0 = empty; empty when small
+  std::vector<std::string_view> items_;  // distinct, in insertion order
 };
 
 enum class CheckKind : uint8_t {

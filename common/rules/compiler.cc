@@ -886,7 +886,9 @@ void Compiler::specialize_by_type(SourceRules& sr) {
     std::map<std::vector<bool>, uint32_t> copies;  // the types' answers -> entry of the copy
     for (uint32_t t : types_of[r]) {
       std::vector<bool> answers;
-      for (uint32_t pc : type_pcs) answers.push_back(sr.type_results_[sr.program_[pc].type_row + t]);
+      answers.reserve(type_pcs.size());
+      for (uint32_t pc : type_pcs)
+        answers.push_back(sr.type_results_[sr.program_[pc].type_row + t]);
       auto it = copies.find(answers);
       if (it == copies.end()) {
         auto decide = [&](uint32_t pc) {

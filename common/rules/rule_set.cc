@@ -119,8 +119,7 @@ std::span<const fields::Value> EvalContext::extract_slot(const FieldSlot& slot, 
   return std::span<const fields::Value>(pool_.data() + s.begin, s.count);
 }
 
-std::span<const fields::Value> EvalContext::extract_once(const FieldSlot& slot,
-                                                         const void* event) {
+std::span<const fields::Value> EvalContext::extract_once(const FieldSlot& slot, const void* event) {
   const size_t begin = pool_.size();
   fields::ValueWriter w(pool_, arena_);
   slot.extract(event, slot.field.arg, w);

@@ -77,8 +77,8 @@ TEST(AgentConfigTest, ClearErrors) {
 class RuleFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("vigil-rule-files-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("vigil-rule-files-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

@@ -1,7 +1,7 @@
 // The engine's specialised checks (Check::finalize picks them) against the generic evaluation
 // they replace, over many shapes of left-hand values; and the string set behind `in`.
 
-#include <gtest/gtest.h>
+#include "common/rules/check.h"
 
 #include <cstdint>
 #include <limits>
@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/rules/check.h"
+#include <gtest/gtest.h>
 
 namespace vigil::rules {
 namespace {
@@ -80,10 +80,22 @@ TEST(CheckTest, StringKindsAgreeWithGenericEvaluation) {
   const std::string long_a = "/usr/lib/x86_64-linux-gnu/libc.so.6";
   std::string long_b = long_a;
   long_b[14] = 'X';  // differs only in the middle: neither the first nor the last 8 bytes
-  const std::vector<std::string> constants = {
-      "",        "a",      "abc",          "/etc/",     "/etc/shadow", "/etc/ssh/ssh_host_",
-      long_a,    "*x*",    "/root/.ssh/id_*", "/home/*/.ssh/id_*", "[a-c]*", "\\*x",
-      "lib",     ".so.6",  "abcdefgh",     "abcdefghi"};
+  const std::vector<std::string> constants = {"",
+                                              "a",
+                                              "abc",
+                                              "/etc/",
+                                              "/etc/shadow",
+                                              "/etc/ssh/ssh_host_",
+                                              long_a,
+                                              "*x*",
+                                              "/root/.ssh/id_*",
+                                              "/home/*/.ssh/id_*",
+                                              "[a-c]*",
+                                              "\\*x",
+                                              "lib",
+                                              ".so.6",
+                                              "abcdefgh",
+                                              "abcdefghi"};
   const std::vector<std::vector<std::string>> lhs_cases = {
       {},
       {""},
@@ -129,9 +141,10 @@ TEST(CheckTest, StringKindsAgreeWithGenericEvaluation) {
           keep.reserve(lhs_text.size());
           const std::vector<Value> lhs = strings(lhs_text, keep);
           EXPECT_EQ(c.eval(lhs, {}), c.eval_reference(lhs, {}))
-              << ast::op_name(op) << (list ? " (list)" : "") << " rhs[0]="
-              << (rhs.empty() ? "<none>" : rhs[0]) << " lhs[0]="
-              << (lhs_text.empty() ? "<none>" : lhs_text[0]) << " lhs.size=" << lhs.size();
+              << ast::op_name(op) << (list ? " (list)" : "")
+              << " rhs[0]=" << (rhs.empty() ? "<none>" : rhs[0])
+              << " lhs[0]=" << (lhs_text.empty() ? "<none>" : lhs_text[0])
+              << " lhs.size=" << lhs.size();
         }
       }
     }
@@ -142,8 +155,17 @@ TEST(CheckTest, StringKindsAgreeWithGenericEvaluation) {
 TEST(CheckTest, NumberKindsAgreeWithGenericEvaluation) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  const std::vector<std::vector<int64_t>> lhs_cases = {
-      {}, {0}, {5}, {-1}, {4}, {6}, {kMin}, {kMax}, {-1, 7}, {5, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}};
+  const std::vector<std::vector<int64_t>> lhs_cases = {{},
+                                                       {0},
+                                                       {5},
+                                                       {-1},
+                                                       {4},
+                                                       {6},
+                                                       {kMin},
+                                                       {kMax},
+                                                       {-1, 7},
+                                                       {5, 5},
+                                                       {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}};
   const Op ops[] = {Op::kEq, Op::kNe, Op::kLt, Op::kLe, Op::kGt, Op::kGe, Op::kIn, Op::kIntersects};
   for (FieldType type : {FieldType::kNumber, FieldType::kBool}) {
     for (Op op : ops) {
