@@ -546,20 +546,9 @@ const fields::SyscallEvent* EventDecoder::decode(const void* data, size_t size) 
     ++stats_.untracked;
     scratch_proc_ = fields::ProcessInfo{};
     scratch_proc_.pid = hdr.tgid;
-    scratch_proc_.tid = hdr.tid;
     scratch_proc_.ppid = hdr.ppid;
-    scratch_proc_.vpid = hdr.vtgid;
-    scratch_proc_.vtid = hdr.vtid;
-    scratch_proc_.sid = hdr.sid;
-    scratch_proc_.vpgid = hdr.vpgid;
     scratch_proc_.name = record_.comm();
-    scratch_proc_.uid = hdr.uid;
-    scratch_proc_.gid = hdr.gid;
-    scratch_proc_.loginuid = hdr.loginuid == UINT32_MAX ? fields::kNoLoginUid : hdr.loginuid;
-    scratch_proc_.tty = kernel_to_user_dev(hdr.tty);
-    scratch_proc_.cap_effective = hdr.cap_effective;
-    scratch_proc_.cap_permitted = hdr.cap_permitted;
-    scratch_proc_.cap_inheritable = hdr.cap_inheritable;
+    apply_header_identity(scratch_proc_, hdr);
     event_.proc = &scratch_proc_;
   }
   decode_args();
@@ -839,28 +828,23 @@ void EventDecoder::fill_socket(FdInfo& fd, bool have_tuple, const vg_socktuple& 
       role = kHintListening;
     }
   }
+  // One end of the connection into the fd: (ip, port) when that end is known.
+  auto set_end = [](IpAddr& ip, uint16_t& port, bool known, const IpAddr& a, uint16_t p) {
+    if (known) {
+      ip = a;
+      port = p;
+    }
+  };
   switch (role) {
-    case kHintClient:
+    case kHintClient:  // local end = client
       fd.role = SocketRole::kClient;
-      if (local_known) {
-        fd.cip = local;
-        fd.cport = lport;
-      }
-      if (peer_known) {
-        fd.sip = peer;
-        fd.sport = pport;
-      }
+      set_end(fd.cip, fd.cport, local_known, local, lport);
+      set_end(fd.sip, fd.sport, peer_known, peer, pport);
       break;
-    case kHintServer:
+    case kHintServer:  // local end = server
       fd.role = SocketRole::kServer;
-      if (local_known) {
-        fd.sip = local;
-        fd.sport = lport;
-      }
-      if (peer_known) {
-        fd.cip = peer;
-        fd.cport = pport;
-      }
+      set_end(fd.sip, fd.sport, local_known, local, lport);
+      set_end(fd.cip, fd.cport, peer_known, peer, pport);
       break;
     case kHintListening:
       fd.role = SocketRole::kListening;

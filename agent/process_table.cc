@@ -339,14 +339,7 @@ void ProcessTable::fill_from_snapshot(Process& p, const ProcSnapshot& s) {
   p.sync_views();
 }
 
-void ProcessTable::fill_from_header(Process& p, const vg_event& hdr) {
-  p.info_.vpid = hdr.vtgid;
-  apply_header(p, hdr);  // identity; links the parent
-  set_start(p, hdr.start_time, true);
-}
-
-void ProcessTable::apply_header(Process& p, const vg_event& hdr) {
-  fields::ProcessInfo& i = p.info_;
+void apply_header_identity(fields::ProcessInfo& i, const vg_event& hdr) {
   i.tid = hdr.tid;
   i.vtid = hdr.vtid;
   i.vpid = hdr.vtgid;
@@ -359,6 +352,17 @@ void ProcessTable::apply_header(Process& p, const vg_event& hdr) {
   i.cap_effective = hdr.cap_effective;
   i.cap_permitted = hdr.cap_permitted;
   i.cap_inheritable = hdr.cap_inheritable;
+}
+
+void ProcessTable::fill_from_header(Process& p, const vg_event& hdr) {
+  p.info_.vpid = hdr.vtgid;
+  apply_header(p, hdr);  // identity; links the parent
+  set_start(p, hdr.start_time, true);
+}
+
+void ProcessTable::apply_header(Process& p, const vg_event& hdr) {
+  fields::ProcessInfo& i = p.info_;
+  apply_header_identity(i, hdr);
   p.pidns_ = hdr.pidns_inum;
   // Two word compares instead of a library call: the name rarely changes.
   uint64_t have[2], seen[2];

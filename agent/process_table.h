@@ -43,6 +43,11 @@ int64_t read_boot_to_epoch_ns();
 // ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)).
 uint32_t kernel_to_user_dev(uint32_t dev);
 
+// The per-event identity a record's header carries (thread ids, credentials, capabilities, tty,
+// login uid, session and process group), written into `info`. Shared by the table's entries and
+// the decoder's stand-in for a process the table does not track.
+void apply_header_identity(fields::ProcessInfo& info, const vg_event& hdr);
+
 struct ProcessTableOptions {
   size_t max_entries = 65536;
   std::string proc_root = "/proc";

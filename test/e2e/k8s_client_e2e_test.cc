@@ -34,6 +34,7 @@
 #include "common/k8s/leader_elector.h"
 #include "common/k8s/watch_stream.h"
 #include "common/k8s/watcher.h"
+#include "test/fakes/watch_recorder.h"
 
 namespace vigil::k8s {
 namespace {
@@ -128,33 +129,10 @@ std::string controlplane_script() {
 #endif
 }
 
-// Collects watch handler calls as "ADDED name=value".
-class Recorder {
+// The shared recorder with waits sized for a real API server.
+class Recorder : public vigil::testing::WatchRecorder {
  public:
-  WatchHandler handler() {
-    return [this](WatchEventType type, const std::string& object) {
-      const json obj = json::parse(object);
-      std::string value;
-      if (obj.contains("data")) value = obj["data"].value("v", "");
-      std::lock_guard<std::mutex> lock(mu_);
-      events_.push_back(std::string(to_string(type)) + " " + obj["metadata"].value("name", "") +
-                        "=" + value);
-      cv_.notify_all();
-    };
-  }
-  bool wait_for(size_t n, std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return events_.size() >= n; });
-  }
-  std::vector<std::string> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> events_;
+  Recorder() : WatchRecorder(std::chrono::seconds(15)) {}
 };
 
 class K8sClientE2eTest : public ::testing::Test {

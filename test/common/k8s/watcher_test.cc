@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test/fakes/fake_kube_client.h"
+#include "test/fakes/watch_recorder.h"
 
 namespace vigil::k8s {
 namespace {
@@ -28,33 +29,7 @@ std::string configmap(const std::string& name, const std::string& value,
       .dump();
 }
 
-// Collects handler calls as "ADDED a=1" and lets the test wait for a count.
-class Recorder {
- public:
-  WatchHandler handler() {
-    return [this](WatchEventType type, const std::string& object) {
-      const json obj = json::parse(object);
-      std::string value = obj.contains("data") ? obj["data"].value("v", "") : "";
-      std::lock_guard<std::mutex> lock(mu_);
-      events_.push_back(std::string(to_string(type)) + " " + obj["metadata"].value("name", "") +
-                        "=" + value);
-      cv_.notify_all();
-    };
-  }
-  bool wait_for(size_t n, std::chrono::milliseconds timeout = 5s) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return events_.size() >= n; });
-  }
-  std::vector<std::string> events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> events_;
-};
+using Recorder = vigil::testing::WatchRecorder;  // 5 s waits
 
 WatcherOptions options(int64_t page_size = 500) {
   WatcherOptions o;
