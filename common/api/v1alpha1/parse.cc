@@ -587,6 +587,7 @@ void read_node_agent(Reader& r, const Json& root, NodeAgent& agent) {
     NodeRuleStatus rs;
     r.string(e, "namespace", p, rs.namespace_);
     r.string(e, "name", p, rs.name);
+    r.integer(e, "generation", p, rs.generation);
     r.integer(e, "alerts", p, rs.alerts);
     r.time(e, "lastTriggered", p, rs.last_triggered);
     r.boolean(e, "programmed", p, rs.programmed);

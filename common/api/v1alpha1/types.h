@@ -401,6 +401,7 @@ struct BundleStatus {
 struct NodeRuleStatus {
   std::string namespace_;
   std::string name;
+  int64_t generation = 0;  // the SecurityRule's metadata.generation this node compiled
   int64_t alerts = 0;
   std::optional<Time> last_triggered;
   bool programmed = false;

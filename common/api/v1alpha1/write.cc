@@ -268,6 +268,7 @@ std::string to_status_patch_json(const NodeAgentStatus& s, std::string_view reso
     Json e = Json::object();
     e["namespace"] = r.namespace_;
     e["name"] = r.name;
+    e["generation"] = r.generation;
     e["alerts"] = r.alerts;
     if (r.last_triggered) e["lastTriggered"] = format_time(*r.last_triggered);
     e["programmed"] = r.programmed;

@@ -669,7 +669,7 @@ TEST(ApiValidateTest, NodeAgent) {
       ElementsAre("spec.nodeName: must be a node name (lowercase DNS subdomain, at most 253 "
                   "characters)"));
   a.spec.node_name = "node-1";
-  a.status.rules = {{"ns", "r", 1, {}, true, ""}, {"ns", "r", 2, {}, true, ""}};
+  a.status.rules = {{"ns", "r", 1, 1, {}, true, ""}, {"ns", "r", 1, 2, {}, true, ""}};
   a.status.drops = -1;
   a.status.conditions = {{"Ready", ConditionStatus::kTrue, 0, Time{}, "probes attached", ""}};
   EXPECT_THAT(
@@ -833,8 +833,8 @@ TEST(ApiStatusPatchTest, AlertSinkAndNodeAgentShapes) {
   n.drops = 3;
   n.alerts = 4;
   n.last_heartbeat_time = t;
-  n.rules = {{"vigil-system", "shell-in-container", 4, t, true, ""},
-             {"team-a", "broken", 0, std::nullopt, false, "unknown field 'proc.nme'"}};
+  n.rules = {{"vigil-system", "shell-in-container", 2, 4, t, true, ""},
+             {"team-a", "broken", 1, 0, std::nullopt, false, "unknown field 'proc.nme'"}};
   n.sinks = {{"vigil-system", "stdout", 4, 0, 0}};
   const std::string patch = to_status_patch_json(n, "9");
   EXPECT_EQ(patch,
@@ -844,8 +844,9 @@ TEST(ApiStatusPatchTest, AlertSinkAndNodeAgentShapes) {
             R"("bundle":{"generation":7,"hash":"sha256:ab","appliedTime":"2026-01-02T15:04:05Z",)"
             R"("error":null},"eventsPerSecond":15000,"drops":3,"alerts":4,)"
             R"("lastHeartbeatTime":"2026-01-02T15:04:05Z","rules":[{"namespace":"vigil-system",)"
-            R"("name":"shell-in-container","alerts":4,"lastTriggered":"2026-01-02T15:04:05Z",)"
-            R"("programmed":true},{"namespace":"team-a","name":"broken","alerts":0,)"
+            R"("name":"shell-in-container","generation":2,"alerts":4,)"
+            R"("lastTriggered":"2026-01-02T15:04:05Z","programmed":true},{"namespace":"team-a",)"
+            R"("name":"broken","generation":1,"alerts":0,)"
             R"("programmed":false,"error":"unknown field 'proc.nme'"}],"sinks":[{"namespace":)"
             R"("vigil-system","name":"stdout","delivered":4,"failed":0,"dropped":0}]}})");
 
