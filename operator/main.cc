@@ -20,7 +20,9 @@ constexpr const char* kUsage = R"(vigil-operator - Vigil's Kubernetes operator
 
 Compiles SecurityRules and validates AlertSinks (status: Accepted, with line and column for rule
 errors), and publishes every accepted rule and sink as the bundle the node agents load
-(ConfigMap vigil-bundle and Secret vigil-bundle-credentials in its namespace).
+(ConfigMap vigil-bundle and Secret vigil-bundle-credentials in its namespace). Sums the node
+agents' reports (NodeAgent objects) into the rules' status (nodes programmed/targeted, alerts,
+Programmed) and the sinks' (delivered, failed, dropped).
 
 Usage: vigil-operator [flags]
   --kubeconfig PATH      kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
@@ -32,6 +34,14 @@ Usage: vigil-operator [flags]
   --health-addr H:P      health, readiness and metrics server (default 0.0.0.0:8081; port 0
                          picks a free one)
   --resync SECONDS       full reconcile interval without events (default 30)
+  --node-stale-seconds N a NodeAgent without a heartbeat for N seconds is stale: its node
+                         counts as targeted but not programmed (default 90)
+  --status-qps QPS       status writes per second, rules and sinks together (default 20)
+  --status-burst N       status writes allowed in a burst (default 50)
+  --alert-status-seconds N
+                         write a change that only moves a rule's alert counters (or a sink's
+                         delivery counters) at most once per N seconds per object (default 10);
+                         condition and node changes are written at once
   --log-level LEVEL      trace, debug, info, warn, error (default info)
   --help
 )";
@@ -89,6 +99,25 @@ int main(int argc, char** argv) {
       config.health_port = static_cast<uint16_t>(std::atoi(v.c_str() + colon + 1));
     } else if (a == "--resync") {
       config.resync = std::chrono::seconds(std::max(1, std::atoi(v.c_str())));
+    } else if (a == "--node-stale-seconds" || a == "--status-burst" ||
+               a == "--alert-status-seconds") {
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 86400) {
+        std::fprintf(stderr, "vigil-operator: %s takes an integer from 1 to 86400\n", a.c_str());
+        return 2;
+      }
+      if (a == "--node-stale-seconds") config.node_stale = std::chrono::seconds(n);
+      if (a == "--status-burst") config.status_burst = static_cast<int>(n);
+      if (a == "--alert-status-seconds") config.alert_status_interval = std::chrono::seconds(n);
+    } else if (a == "--status-qps") {
+      char* end = nullptr;
+      const double qps = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(qps > 0) || qps > 10000) {
+        std::fprintf(stderr, "vigil-operator: --status-qps takes a number above 0\n");
+        return 2;
+      }
+      config.status_qps = qps;
     } else if (a == "--log-level") {
       level = v;
     } else {

@@ -1,9 +1,11 @@
 #pragma once
 
-// The operator's main loop: watches SecurityRules and AlertSinks, reconciles them into status and
-// the bundle (debounced: a burst of changes is one reconcile), runs leader election (only the
-// leader writes status and the bundle; every replica keeps its caches warm), and serves health,
-// readiness and metrics.
+// The operator's main loop: watches SecurityRules, AlertSinks and NodeAgents, reconciles them
+// into status and the bundle (debounced: a burst of changes is one reconcile; NodeAgent reports
+// at most once per node_report_debounce), runs leader election (only the leader writes status
+// and the bundle; every replica keeps its caches warm), and serves health, readiness and
+// metrics. Status writes go through one budget (qps, burst; counters-only changes at most once
+// per alert_status_interval per object), and nothing is written at rest.
 
 #include <atomic>
 #include <chrono>
@@ -27,6 +29,13 @@ struct OperatorConfig {
   uint16_t health_port = 8081;  // 0: pick one (tests); the chosen port is logged
   std::chrono::milliseconds debounce{100};
   std::chrono::seconds resync{30};  // full reconcile even without events (Secrets, drift)
+  // A NodeAgent whose lastHeartbeatTime is older than this is stale: targeted, never programmed.
+  // The loop wakes up every third of it to notice.
+  std::chrono::seconds node_stale{90};
+  std::chrono::milliseconds node_report_debounce{1000};
+  double status_qps = 20;  // every status write (rules and sinks) shares this budget
+  int status_burst = 50;
+  std::chrono::seconds alert_status_interval{10};  // counters-only writes, per object
   std::chrono::milliseconds lease_duration{15000};
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};

@@ -7,6 +7,7 @@
 #include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
 #include "common/k8s/client_config.h"
+#include "operator/controllers/node_status.h"
 #include "operator/controllers/resources.h"
 
 namespace vigil::op {
@@ -44,8 +45,8 @@ std::vector<SecretUse> secret_uses(const api::AlertSinkSpec& spec) {
 }  // namespace
 
 SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string>& objects,
-                                                   bool write_status,
-                                                   std::chrono::sys_seconds now) {
+                                                   bool write_status, std::chrono::sys_seconds now,
+                                                   const StatusInputs& status_inputs) {
   SinkReconcileResult result;
   for (const auto& text : objects) {
     auto sink = api::parse_alert_sink(text);
@@ -103,6 +104,12 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
     }
     api::AlertSinkStatus desired = sink->status;
     desired.observed_generation = meta.generation;
+    if (status_inputs.nodes) {
+      const SinkNodeStatus counters = status_inputs.nodes->sink(meta.namespace_, meta.name);
+      desired.delivered = counters.delivered;
+      desired.failed = counters.failed;
+      desired.dropped = counters.dropped;
+    }
     api::set_condition(
         desired.conditions,
         api::Condition{std::string(api::kConditionAccepted),
@@ -123,6 +130,15 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
                          now);
     }
     if (desired == sink->status || !write_status) continue;
+    const std::string limiter_key = "alertsinks/" + key;
+    if (status_inputs.limiter) {
+      const WriteDecision d = status_inputs.limiter->admit(
+          limiter_key, classify_change(sink->status, desired), status_inputs.clock);
+      if (d != WriteDecision::kWrite) {
+        if (d != WriteDecision::kSkip) ++result.status_deferred;
+        continue;
+      }
+    }
     auto patched = client_.patch_status(alert_sinks(), meta.namespace_, meta.name,
                                         api::to_status_patch_json(desired, meta.resource_version));
     if (!patched.ok()) {
@@ -133,6 +149,7 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
       continue;
     }
     ++result.status_writes;
+    if (status_inputs.limiter) status_inputs.limiter->wrote(limiter_key, status_inputs.clock);
     if (desired.conditions != sink->status.conditions)
       spdlog::info("{} AlertSink {}: {}", accepted ? "Accepted" : "Rejected", key, message);
   }

@@ -7,6 +7,7 @@
 #include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
 #include "common/k8s/events.h"
+#include "operator/controllers/node_status.h"
 #include "operator/controllers/resources.h"
 #include "operator/controllers/rule_compilation.h"
 
@@ -14,9 +15,33 @@ namespace vigil::op {
 
 namespace api = vigil::api::v1alpha1;
 
+namespace {
+
+// Logs when a rule goes live everywhere, fails somewhere, or stops being live.
+void log_programmed_change(const api::SecurityRule& rule, const api::SecurityRuleStatus& desired) {
+  const api::Condition* before =
+      api::find_condition(rule.status.conditions, api::kConditionProgrammed);
+  const api::Condition* after = api::find_condition(desired.conditions, api::kConditionProgrammed);
+  if (!after || after->reason == "NotAccepted") return;
+  if (before && before->status == after->status && before->reason == after->reason) return;
+  if (after->status == api::ConditionStatus::kFalse) {
+    spdlog::warn("SecurityRule {}/{} failed on nodes: {}", rule.metadata.namespace_,
+                 rule.metadata.name, after->message);
+  } else if (after->status == api::ConditionStatus::kTrue ||
+             (before && before->status == api::ConditionStatus::kTrue)) {
+    spdlog::info(
+        "SecurityRule {}/{} is {}: {}", rule.metadata.namespace_, rule.metadata.name,
+        after->status == api::ConditionStatus::kTrue ? "programmed" : "no longer programmed",
+        after->message);
+  }
+}
+
+}  // namespace
+
 RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::string>& objects,
                                                       bool write_status,
-                                                      std::chrono::sys_seconds now) {
+                                                      std::chrono::sys_seconds now,
+                                                      const StatusInputs& status_inputs) {
   RuleReconcileResult result;
   std::vector<api::SecurityRule> parsed;
   std::vector<RuleObject> inputs;
@@ -54,6 +79,13 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
                        v.reason,
                        v.message},
         now);
+    std::optional<RuleNodeStatus> reported;
+    if (status_inputs.nodes) {
+      reported = status_inputs.nodes->rule(rule.metadata.namespace_, rule.metadata.name,
+                                           rule.metadata.generation, rule.spec.source);
+      desired.nodes = reported->nodes;
+      desired.alerts = reported->alerts;
+    }
     if (!v.accepted) {
       api::set_condition(desired.conditions,
                          api::Condition{std::string(api::kConditionProgrammed),
@@ -62,6 +94,15 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
                                         {},
                                         "NotAccepted",
                                         "The rule does not compile, so no node runs it"},
+                         now);
+    } else if (reported) {
+      api::set_condition(desired.conditions,
+                         api::Condition{std::string(api::kConditionProgrammed),
+                                        reported->programmed,
+                                        rule.metadata.generation,
+                                        {},
+                                        reported->reason,
+                                        reported->message},
                          now);
     } else if (!api::find_condition(desired.conditions, api::kConditionProgrammed) ||
                api::find_condition(desired.conditions, api::kConditionProgrammed)->reason ==
@@ -77,6 +118,15 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
                          now);
     }
     if (desired == rule.status || !write_status) continue;
+    const std::string key = "securityrules/" + rule.metadata.namespace_ + "/" + rule.metadata.name;
+    if (status_inputs.limiter) {
+      const WriteDecision d = status_inputs.limiter->admit(
+          key, classify_change(rule.status, desired), status_inputs.clock);
+      if (d != WriteDecision::kWrite) {
+        if (d != WriteDecision::kSkip) ++result.status_deferred;
+        continue;
+      }
+    }
     auto patched =
         client_.patch_status(security_rules(), rule.metadata.namespace_, rule.metadata.name,
                              api::to_status_patch_json(desired, rule.metadata.resource_version));
@@ -90,6 +140,8 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
       continue;
     }
     ++result.status_writes;
+    if (status_inputs.limiter) status_inputs.limiter->wrote(key, status_inputs.clock);
+    log_programmed_change(rule, desired);
     const api::Condition* before =
         api::find_condition(rule.status.conditions, api::kConditionAccepted);
     const api::Condition* after = api::find_condition(desired.conditions, api::kConditionAccepted);

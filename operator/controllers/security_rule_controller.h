@@ -2,14 +2,16 @@
 
 // Reconciles SecurityRules: compiles every rule (rule_compilation.h), writes each rule's status
 // (Accepted with reason and a message carrying line:column, observedGeneration, the expanded
-// condition; Programmed Unknown until agents report) through the /status subresource, and hands
-// the accepted rules to the bundle publisher. Statuses are written only when they change.
+// condition; nodes, alerts and Programmed from the node agents' reports, node_status.h) through
+// the /status subresource, and hands the accepted rules to the bundle publisher. Statuses are
+// written only when they change, within the write budget (status_write_limiter.h).
 
 #include <chrono>
 #include <string>
 #include <vector>
 
 #include "common/bundle/bundle.h"
+#include "operator/controllers/status_write_limiter.h"
 
 namespace vigil::k8s {
 class Client;
@@ -23,6 +25,7 @@ struct RuleReconcileResult {
   size_t accepted = 0;
   size_t status_writes = 0;
   size_t status_failures = 0;  // conflicts and errors; the next event retries
+  size_t status_deferred = 0;  // changes left pending by the write budget
   std::vector<bundle::BundleObject> bundle_rules;
 };
 
@@ -36,7 +39,8 @@ class SecurityRuleController {
   // `objects`: every SecurityRule as the API server returned it (the watch cache). Only the
   // leader passes write_status = true.
   RuleReconcileResult reconcile(const std::vector<std::string>& objects, bool write_status,
-                                std::chrono::sys_seconds now);
+                                std::chrono::sys_seconds now,
+                                const StatusInputs& status_inputs = {});
 
  private:
   k8s::Client& client_;

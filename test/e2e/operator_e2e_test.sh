@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of vigil-operator against a real kube-apiserver and etcd (scripts/controlplane.sh):
 # CRDs, samples accepted, a broken rule rejected with line and column and the bundle unchanged,
-# fixing it, a sink with a missing Secret, CEL validation at apply time, printer columns, leader
+# fixing it, a sink with a missing Secret, CEL validation at apply time, printer columns, node
+# agents' reports summed into the rules' and sinks' status (and a node going stale), leader
 # election with two replicas and failover. The last line is "N passed, N failed".
 set -uo pipefail
 
@@ -12,12 +13,14 @@ PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vigil-op-e2e.XXXXXX")
 D=$WORK/cp
 OP_PIDS=()
+HB_PIDS=()  # fake node agents' heartbeat loops
 
 ok() { PASS=$((PASS + 1)); printf 'PASS: %s\n' "$*"; }
 bad() { FAIL=$((FAIL + 1)); printf 'FAIL: %s\n' "$*"; }
 summary() { printf '%d passed, %d failed\n' "$PASS" "$FAIL"; }
 cleanup() {
   local rc=$?
+  for p in "${HB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${OP_PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${OP_PIDS[@]}"; do wait "$p" 2>/dev/null; done
   [[ -d "$D" ]] && "$CP" stop "$D" >/dev/null 2>&1
@@ -51,7 +54,7 @@ K() { "$KUBECTL" --kubeconfig="$KUBECONFIG" --request-timeout=20s "$@"; }
 
 start_operator() { # NAME
   "$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace vigil-system --identity "$1" \
-    --health-addr 127.0.0.1:0 --resync 5 >"$WORK/$1.log" 2>&1 &
+    --health-addr 127.0.0.1:0 --resync 5 --node-stale-seconds 4 >"$WORK/$1.log" 2>&1 &
   OP_PIDS+=($!)
 }
 
@@ -192,6 +195,93 @@ bundle_has after-compaction && ok "the bundle has the rule created after compact
 # The watch resumed from a version the restarted API server no longer has: it must have relisted.
 if grep -q "Relist" "$WORK"/op-a.log; then ok "the operator's watch relisted (410) after the restart"; else
   bad "no relist in the operator log"; fi
+
+# ---- node agents' reports: two fake nodes (NodeAgents written with kubectl as an agent would)
+now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+for n in fake-node-1 fake-node-2; do
+  printf 'apiVersion: vigil.dev/v1alpha1\nkind: NodeAgent\nmetadata: {name: %s}\nspec: {nodeName: %s}\n' "$n" "$n" \
+    | K create -f - >"$WORK/nodeagent-$n.log" 2>&1 || { cat "$WORK/nodeagent-$n.log"; bad "create NodeAgent $n"; }
+done
+shell_gen=$(K -n vigil-system get securityrule shell-in-container -o jsonpath='{.metadata.generation}')
+report() { # NODE ALERTS LAST_TRIGGERED DELIVERED
+  K patch nodeagent "$1" --subresource=status --type=merge -p "{\"status\":{
+    \"lastHeartbeatTime\":\"$(now_utc)\",\"bundle\":{\"generation\":1,\"hash\":\"e2e\"},
+    \"rules\":[{\"namespace\":\"vigil-system\",\"name\":\"shell-in-container\",\"generation\":$shell_gen,
+               \"alerts\":$2,\"lastTriggered\":\"$3\",\"programmed\":true}],
+    \"sinks\":[{\"namespace\":\"vigil-system\",\"name\":\"stdout\",\"delivered\":$4,\"failed\":0,\"dropped\":1}]}}"
+}
+heartbeat() { # NODE...: what an idle agent does, every second here (every 30 s for real)
+  while true; do
+    for n in "$@"; do
+      K patch nodeagent "$n" --subresource=status --type=merge \
+        -p "{\"status\":{\"lastHeartbeatTime\":\"$(now_utc)\"}}" >/dev/null 2>&1
+    done
+    sleep 1
+  done
+}
+if report fake-node-1 3 2026-01-02T03:04:05Z 4 >"$WORK/report.log" 2>&1 &&
+  report fake-node-2 2 2026-01-02T03:09:05Z 6 >>"$WORK/report.log" 2>&1; then
+  ok "NodeAgent status reported with kubectl patch --subresource=status"
+else
+  cat "$WORK/report.log"; bad "NodeAgent status patch"
+fi
+heartbeat fake-node-1 fake-node-2 &
+HB_PIDS+=($!)
+rule_jp() { K -n vigil-system get securityrule shell-in-container -o jsonpath="$1"; }
+programmed_everywhere() {
+  local nodes prog total
+  nodes=$(rule_jp '{.status.nodesSummary}')
+  prog=$(rule_jp '{.status.conditions[?(@.type=="Programmed")].status}')
+  total=$(rule_jp '{.status.alerts.total}')
+  echo "nodes=$nodes programmed=$prog alerts=$total"
+  [[ "$nodes" == 2/2 && "$prog" == True && "$total" == 5 ]]
+}
+eventually 15 "rule programmed on 2/2 nodes, Programmed=True, alerts.total 5" programmed_everywhere
+last=$(rule_jp '{.status.alerts.lastTriggered}')
+[[ "$last" == 2026-01-02T03:09:05Z ]] && ok "alerts.lastTriggered is the latest node's" || bad "alerts.lastTriggered=$last"
+columns_show() {
+  K -n vigil-system get securityrule shell-in-container --no-headers | tee /dev/stderr | awk '$5 == "2/2" && $6 == "5" {f = 1} END {exit !f}'
+}
+eventually 5 "kubectl get securityrules shows NODES 2/2 and ALERTS 5" columns_show
+sink_counts() {
+  local d x
+  d=$(K -n vigil-system get alertsink stdout -o jsonpath='{.status.delivered}')
+  x=$(K -n vigil-system get alertsink stdout -o jsonpath='{.status.dropped}')
+  echo "delivered=$d dropped=$x"
+  [[ "$d" == 10 && "$x" == 2 ]]
+}
+eventually 15 "the stdout sink's delivered/dropped are summed over the nodes" sink_counts
+# At rest: heartbeats that only move lastHeartbeatTime cause no status write.
+metrics_port=$(grep -o 'Serving health and metrics on [0-9.]*:[0-9]*' "$WORK/op-a.log" | tail -n 1 | sed 's/.*://')
+metric() { curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk -v m="$1" '$1 == m {print $2 + 0}'; }
+sleep 1
+writes_before=$(metric vigil_operator_status_writes_total)
+sleep 3.5
+writes_after=$(metric vigil_operator_status_writes_total)
+if [[ -n "$writes_before" && "$writes_before" == "$writes_after" ]]; then
+  ok "no status writes at rest while nodes heartbeat ($writes_before before and after)"
+else
+  bad "status writes at rest: $writes_before -> $writes_after"
+fi
+[[ "$(metric vigil_operator_node_agents)" == 2 ]] && ok "vigil_operator_node_agents is 2" || bad "vigil_operator_node_agents=$(metric vigil_operator_node_agents)"
+# fake-node-2 stops heartbeating: stale after 4 s (--node-stale-seconds 4).
+kill "${HB_PIDS[0]}" 2>/dev/null; wait "${HB_PIDS[0]}" 2>/dev/null
+heartbeat fake-node-1 &
+HB_PIDS+=($!)
+one_stale() {
+  local nodes prog msg
+  nodes=$(rule_jp '{.status.nodesSummary}')
+  prog=$(rule_jp '{.status.conditions[?(@.type=="Programmed")].status}')
+  msg=$(rule_jp '{.status.conditions[?(@.type=="Programmed")].message}')
+  echo "nodes=$nodes programmed=$prog message=$msg"
+  [[ "$nodes" == 1/2 && "$prog" != True && "$msg" == *"stale: fake-node-2"* ]]
+}
+eventually 15 "a node that stops heartbeating is stale: nodes 1/2, Programmed not True" one_stale
+[[ "$(rule_jp '{.status.alerts.total}')" == 5 ]] && ok "a stale node's alerts still count" || bad "alerts.total changed when a node went stale"
+[[ "$(metric vigil_operator_node_agents_stale)" == 1 ]] && ok "vigil_operator_node_agents_stale is 1" || bad "vigil_operator_node_agents_stale=$(metric vigil_operator_node_agents_stale)"
+for p in "${HB_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+HB_PIDS=()
+K delete nodeagent fake-node-1 fake-node-2 >/dev/null 2>&1
 
 # ---- leader election: two replicas, one leader, failover
 start_operator op-b

@@ -1,0 +1,100 @@
+#pragma once
+
+// What the node agents report, summed per SecurityRule and per AlertSink. Pure (no I/O), so it
+// is unit-tested without a cluster; the controllers merge the result into the status they write.
+//
+// A NodeAgent is stale when its lastHeartbeatTime is missing or older than the threshold. Stale
+// nodes still count as targeted (the rule is meant to run there) but never as programmed or
+// failed; their counters still count (they are history).
+//
+// Built once per reconcile pass: the constructor indexes every NodeAgent's rule and sink entries
+// by key, so each query costs the entries for that key (plus the nodes whose bundle failed), not
+// a scan of every node: 1,000 rules on 100 nodes is 100,000 entries visited once.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/api/v1alpha1/types.h"
+
+namespace vigil::op {
+
+inline constexpr std::chrono::seconds kDefaultNodeStaleAfter{90};
+
+// A rule's share of the node agents' reports.
+struct RuleNodeStatus {
+  api::v1alpha1::NodeCounts nodes;
+  api::v1alpha1::AlertCounts alerts;
+  // The Programmed condition for an accepted rule (type, observedGeneration and
+  // lastTransitionTime are the controller's).
+  api::v1alpha1::ConditionStatus programmed = api::v1alpha1::ConditionStatus::kUnknown;
+  std::string reason;  // Programmed, FailedOnNodes, Pending, NoNodes, AuditReceiver
+  std::string message;
+
+  bool operator==(const RuleNodeStatus&) const = default;
+};
+
+// A sink's delivery counters, summed over every node.
+struct SinkNodeStatus {
+  int64_t delivered = 0;
+  int64_t failed = 0;
+  int64_t dropped = 0;
+
+  bool operator==(const SinkNodeStatus&) const = default;
+};
+
+class NodeStatusIndex {
+ public:
+  // `agents` in any order (messages name nodes in name order). `now` and `stale_after` decide
+  // which nodes are stale.
+  NodeStatusIndex(std::vector<std::shared_ptr<const api::v1alpha1::NodeAgent>> agents,
+                  api::v1alpha1::Time now, std::chrono::seconds stale_after);
+  // For tests and callers that own plain values.
+  NodeStatusIndex(const std::vector<api::v1alpha1::NodeAgent>& agents, api::v1alpha1::Time now,
+                  std::chrono::seconds stale_after);
+
+  NodeStatusIndex(const NodeStatusIndex&) = delete;
+  NodeStatusIndex& operator=(const NodeStatusIndex&) = delete;
+
+  // `generation`: the rule's current metadata.generation; a node programmed with an older one
+  // does not count as programmed.
+  RuleNodeStatus rule(std::string_view ns, std::string_view name, int64_t generation,
+                      api::v1alpha1::RuleSource source) const;
+  SinkNodeStatus sink(std::string_view ns, std::string_view name) const;
+
+  size_t agent_count() const { return agents_.size(); }
+  size_t stale_count() const { return stale_count_; }
+
+ private:
+  struct Key {
+    std::string_view ns;
+    std::string_view name;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const noexcept;
+  };
+  struct RuleEntry {
+    uint32_t agent;  // index into agents_
+    const api::v1alpha1::NodeRuleStatus* status;
+  };
+
+  void build();
+
+  // Sorted by name; the string_views below point into these objects.
+  std::vector<std::shared_ptr<const api::v1alpha1::NodeAgent>> agents_;
+  std::vector<bool> stale_;              // per agent
+  std::vector<uint32_t> bundle_failed_;  // fresh agents whose bundle.error is set, in name order
+  std::vector<uint32_t> stale_agents_;   // in name order
+  size_t stale_count_ = 0;
+  api::v1alpha1::Time now_;
+  std::chrono::seconds stale_after_;
+  std::unordered_map<Key, std::vector<RuleEntry>, KeyHash> rules_;
+  std::unordered_map<Key, SinkNodeStatus, KeyHash> sinks_;
+};
+
+}  // namespace vigil::op
