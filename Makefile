@@ -173,10 +173,5 @@ fuzz: ## Build fuzz/*_fuzz with clang+libFuzzer in build-fuzz/ and run each for 
 ##@ Demo
 
 .PHONY: demo
-demo: deps build ## The story on recorded events: a shell in a container and a NodePort Service (live demo arrives with the agent and operator).
-	@echo "demo: Vigil's two story detections (config/samples) on recorded events."
-	@echo "demo: the live demo (local kube-apiserver + etcd, operator, eBPF agent) arrives with the agent and operator issues."
-	@echo; echo "demo: \$$ vigilctl test --rules config/samples/*.yaml --events test/data/syscall/story.jsonl"
-	@./$(BUILD_DIR)/vigilctl test --rules config/samples/*.yaml --events test/data/syscall/story.jsonl
-	@echo; echo "demo: \$$ vigilctl test --rules config/samples/*.yaml --events test/data/audit/attack.json"
-	@./$(BUILD_DIR)/vigilctl test --rules config/samples/*.yaml --events test/data/audit/attack.json
+demo: deps build ## The story live: local control plane, operator, eBPF agent, sample rules, a shell in a pod, alerts on screen (root; Ctrl-C stops).
+	@VIGIL_BUILD_DIR=$(BUILD_DIR) ./scripts/demo.sh

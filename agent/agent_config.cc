@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 
 namespace vigil::agent {
 namespace {
@@ -106,6 +107,21 @@ Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
       c.health_address = v.substr(0, colon);
       if (c.health_address.empty()) c.health_address = "0.0.0.0";
       c.health_port = static_cast<uint16_t>(port);
+    } else if (a == "--kubeconfig") {
+      if (!value(c.kubeconfig) || c.kubeconfig.empty())
+        return make_error("--kubeconfig needs a file");
+    } else if (a == "--in-cluster") {
+      c.in_cluster = true;
+    } else if (a == "--node-name") {
+      if (!value(c.node_name) || c.node_name.empty()) return make_error("--node-name needs a name");
+    } else if (a == "--namespace") {
+      if (!value(c.ns) || c.ns.empty()) return make_error("--namespace needs a namespace");
+    } else if (a == "--heartbeat-seconds" || a == "--report-seconds") {
+      uint64_t n = 0;
+      if (!value(v) || !parse_uint(v, 3600, n) || n == 0)
+        return make_error(a + ": expected 1..3600");
+      (a == "--heartbeat-seconds" ? c.heartbeat_seconds : c.report_seconds) =
+          static_cast<uint32_t>(n);
     } else if (a == "--hostname") {
       if (!value(c.hostname) || c.hostname.empty()) return make_error("--hostname needs a name");
     } else if (a == "--log-level") {
@@ -120,13 +136,31 @@ Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
   }
   if (explicit_default && no_default)
     return make_error("--default-rules and --no-default-rules contradict each other");
-  c.default_rules = no_default ? false : (explicit_default || c.rule_paths.empty());
-  if (!c.default_rules && c.rule_paths.empty())
-    return make_error("no rules: give --rules PATH or drop --no-default-rules");
+  if (!c.kubeconfig.empty() && c.in_cluster)
+    return make_error("--kubeconfig and --in-cluster contradict each other");
+  if (c.cluster_mode()) {
+    // Rules come from the bundle the operator publishes; files would shadow it silently.
+    if (!c.rule_paths.empty() || explicit_default)
+      return make_error(
+          "--rules and --default-rules cannot be used with --kubeconfig/--in-cluster: in a "
+          "cluster the rules come from the operator's bundle");
+    c.default_rules = false;
+    c.rules_poll_seconds = 0;
+  } else {
+    c.default_rules = no_default ? false : (explicit_default || c.rule_paths.empty());
+    if (!c.default_rules && c.rule_paths.empty())
+      return make_error("no rules: give --rules PATH or drop --no-default-rules");
+  }
   if (c.hostname.empty()) {
     char buf[256] = {};
     if (gethostname(buf, sizeof(buf) - 1) == 0) c.hostname = buf;
   }
+  if (c.node_name.empty()) {
+    const char* env = std::getenv("NODE_NAME");
+    c.node_name = env && *env ? env : c.hostname;
+  }
+  if (c.report_seconds > c.heartbeat_seconds)
+    return make_error("--report-seconds must not exceed --heartbeat-seconds");
   return c;
 }
 

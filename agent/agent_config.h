@@ -37,13 +37,24 @@ struct AgentConfig {
   std::string hostname;  // evt.hostname; default gethostname()
   std::string log_level = "info";
   bool validate_only = false;  // --validate: compile the rules, print a summary, exit
+
+  // Cluster mode (--kubeconfig or --in-cluster): rules come from the operator's bundle, pods of
+  // this node give containers their Kubernetes metadata, and the NodeAgent reports status.
+  std::string kubeconfig;
+  bool in_cluster = false;
+  std::string node_name;            // default $NODE_NAME, else the hostname
+  std::string ns = "vigil-system";  // the operator's namespace (bundle ConfigMap)
+  uint32_t heartbeat_seconds = 30;  // NodeAgent status written at least this often
+  uint32_t report_seconds = 2;      // and at most this often when something changed
+  bool cluster_mode() const { return in_cluster || !kubeconfig.empty(); }
 };
 
 inline constexpr const char* kAgentUsage =
     "Usage: vigil-agent [OPTIONS]\n"
     "\n"
     "Vigil's node agent: captures syscalls with eBPF, evaluates rules and prints alerts. Without\n"
-    "--rules it runs Vigil's default rules (compiled in). Needs root (CAP_BPF, CAP_PERFMON).\n"
+    "--rules it runs Vigil's default rules (compiled in); with --kubeconfig or --in-cluster it\n"
+    "runs the rules of the operator's bundle. Needs root (CAP_BPF, CAP_PERFMON).\n"
     "\n"
     "Rules:\n"
     "  --rules PATH...        rule files or directories of *.yaml (Falco rules or SecurityRule\n"
@@ -62,6 +73,15 @@ inline constexpr const char* kAgentUsage =
     "Capture:\n"
     "  --ring-bytes N         ring buffer size (default 8388608; K/M suffixes allowed)\n"
     "  --wakeup-bytes N       wake the reader once N bytes wait (default 262144)\n"
+    "\n"
+    "Cluster mode (rules from the operator's bundle, status in a NodeAgent object):\n"
+    "  --kubeconfig FILE      run in cluster mode with this kubeconfig\n"
+    "  --in-cluster           run in cluster mode with the pod's service account\n"
+    "  --node-name NAME       this node's name (default $NODE_NAME, else the hostname)\n"
+    "  --namespace NS         the operator's namespace, where the bundle is (default "
+    "vigil-system)\n"
+    "  --heartbeat-seconds N  write NodeAgent status at least every N seconds (default 30)\n"
+    "  --report-seconds N     and at most every N seconds when something changed (default 2)\n"
     "\n"
     "Service:\n"
     "  --health-addr HOST:PORT  /healthz and /metrics (default 127.0.0.1:8765; port 0 picks one;\n"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -100,6 +101,9 @@ bool AlertWriter::push(alerts::Alert alert) {
   {
     std::lock_guard lock(impl_->mu);
     ++impl_->stats.by_rule[alert.rule];
+    auto& per = impl_->stats.by_object[{alert.rule_namespace, alert.rule}];
+    ++per.alerts;
+    per.last_time_ns = std::max(per.last_time_ns, alert.time_ns);
     if (impl_->stopping || impl_->queue.size() >= impl_->options.queue_limit) {
       ++impl_->stats.dropped;
       return false;

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "agent/agent_config.h"
 #include "common/alerts/alert.h"
@@ -29,6 +30,12 @@ struct AlertWriterStats {
   uint64_t dropped = 0;       // queue full
   uint64_t write_errors = 0;  // a write or flush failed (the alert is counted, not retried)
   std::map<std::string, uint64_t> by_rule;  // alerts raised per rule name (incl. dropped)
+  // Per SecurityRule (namespace, name): alerts raised (incl. dropped) and the newest event time.
+  struct RuleAlerts {
+    uint64_t alerts = 0;
+    int64_t last_time_ns = 0;
+  };
+  std::map<std::pair<std::string, std::string>, RuleAlerts> by_object;
 };
 
 class AlertWriter {

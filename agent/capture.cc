@@ -211,7 +211,7 @@ Capture::~Capture() { stop(); }
 
 Result<std::unique_ptr<Capture>> Capture::start(const AgentConfig& config,
                                                 std::shared_ptr<const rules::RuleSet> rules,
-                                                AlertWriter& writer) {
+                                                AlertWriter& writer, ContainerMetadata* metadata) {
   ProbeOptions popts;
   popts.ring_bytes = config.ring_bytes;
   popts.wakeup_bytes = config.wakeup_bytes;
@@ -230,6 +230,7 @@ Result<std::unique_ptr<Capture>> Capture::start(const AgentConfig& config,
   im.cgroups = std::make_unique<CgroupResolver>();
   DecoderOptions dopts;
   dopts.hostname = config.hostname;
+  dopts.metadata = metadata;
   im.decoder = std::make_unique<EventDecoder>(*im.processes, *im.cgroups, dopts);
   const size_t seeded = im.processes->seed_from_proc();
   c->counters_.processes.store(im.processes->size());

@@ -19,6 +19,7 @@
 namespace vigil::agent {
 
 class AlertWriter;
+class ContainerMetadata;
 class Probe;
 
 // Counters published by the capture thread (relaxed atomics; read from any thread).
@@ -37,9 +38,11 @@ class Capture {
  public:
   // Loads and attaches the probes, sets the interest table from `rules` and starts the capture
   // thread. Errors come from the probe (root, BPF refused with errno and program name).
+  // `metadata` (optional, not owned, must outlive the Capture) gives containers their pod.
   static Result<std::unique_ptr<Capture>> start(const AgentConfig& config,
                                                 std::shared_ptr<const rules::RuleSet> rules,
-                                                AlertWriter& writer);
+                                                AlertWriter& writer,
+                                                ContainerMetadata* metadata = nullptr);
   ~Capture();
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;

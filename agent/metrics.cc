@@ -87,4 +87,29 @@ std::string render_metrics(const Capture& capture, const AlertWriter& writer) {
   return out;
 }
 
+std::string render_cluster_metrics(const ClusterMetrics& m) {
+  std::string out;
+  auto it = std::back_inserter(out);
+  auto one = [&](const char* name, const char* type, const char* help, auto v) {
+    header(out, name, type, help);
+    fmt::format_to(it, "{} {}\n", name, v);
+  };
+  one("vigil_agent_bundle_generation", "gauge", "Generation of the bundle in effect.",
+      m.bundle_generation);
+  one("vigil_agent_bundle_refused_total", "counter",
+      "Bundles that did not compile (the previous one stayed in effect).", m.bundle_refused);
+  one("vigil_agent_nodeagent_writes_total", "counter", "NodeAgent status writes.", m.report_writes);
+  one("vigil_agent_nodeagent_failures_total", "counter",
+      "Failed NodeAgent reads and writes (retried with backoff).", m.report_failures);
+  one("vigil_agent_pods", "gauge", "Pods of this node known from the pod watch.", m.pods);
+  one("vigil_agent_pod_containers", "gauge", "Container ids resolvable to a pod.",
+      m.pod_containers);
+  one("vigil_agent_pod_parse_errors_total", "counter", "Pod objects that did not parse.",
+      m.pod_parse_errors);
+  one("vigil_agent_pod_lookup_misses_total", "counter",
+      "Container lookups that found no pod (not yet known, or not a pod's container).",
+      m.pod_lookup_misses);
+  return out;
+}
+
 }  // namespace vigil::agent

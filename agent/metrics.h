@@ -2,6 +2,7 @@
 
 // The agent's /metrics in the Prometheus text format.
 
+#include <cstdint>
 #include <string>
 
 namespace vigil::agent {
@@ -10,5 +11,18 @@ class Capture;
 class AlertWriter;
 
 std::string render_metrics(const Capture& capture, const AlertWriter& writer);
+
+// Cluster mode's figures, appended to the above.
+struct ClusterMetrics {
+  int64_t bundle_generation = 0;   // applied
+  uint64_t bundle_refused = 0;     // bundles that did not compile
+  uint64_t report_writes = 0;      // NodeAgent status writes
+  uint64_t report_failures = 0;    // failed NodeAgent reads and writes (retried)
+  uint64_t pods = 0;               // pods of this node known
+  uint64_t pod_containers = 0;     // container ids resolvable to a pod
+  uint64_t pod_parse_errors = 0;   // pod objects that did not parse
+  uint64_t pod_lookup_misses = 0;  // containers looked up with no pod (yet)
+};
+std::string render_cluster_metrics(const ClusterMetrics& m);
 
 }  // namespace vigil::agent

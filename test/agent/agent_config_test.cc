@@ -153,3 +153,47 @@ TEST_F(RuleFilesTest, FingerprintChangesOnEditAddAndRemove) {
 
 }  // namespace
 }  // namespace vigil::agent
+
+namespace vigil::agent {
+namespace {
+
+TEST(AgentConfigTest, ClusterModeTakesRulesFromTheBundle) {
+  auto c = parse_agent_args({"--kubeconfig", "/k", "--node-name", "n1", "--heartbeat-seconds", "10",
+                             "--report-seconds", "1"});
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_TRUE(c->cluster_mode());
+  EXPECT_FALSE(c->default_rules);
+  EXPECT_EQ(c->rules_poll_seconds, 0u);
+  EXPECT_EQ(c->node_name, "n1");
+  EXPECT_EQ(c->ns, "vigil-system");
+  EXPECT_EQ(c->heartbeat_seconds, 10u);
+  EXPECT_EQ(c->report_seconds, 1u);
+
+  auto in = parse_agent_args({"--in-cluster", "--namespace", "sec"});
+  ASSERT_TRUE(in.ok()) << in.error();
+  EXPECT_TRUE(in->cluster_mode());
+  EXPECT_EQ(in->ns, "sec");
+  EXPECT_FALSE(in->node_name.empty());  // $NODE_NAME or the hostname
+
+  auto standalone = parse_agent_args({});
+  ASSERT_TRUE(standalone.ok());
+  EXPECT_FALSE(standalone->cluster_mode());
+}
+
+TEST(AgentConfigTest, ClusterModeErrors) {
+  auto err = [](std::vector<std::string> args) {
+    auto c = parse_agent_args(args);
+    return c.ok() ? std::string() : c.error();
+  };
+  EXPECT_NE(err({"--kubeconfig", "/k", "--rules", "a.yaml"}).find("operator's bundle"),
+            std::string::npos);
+  EXPECT_NE(err({"--kubeconfig", "/k", "--in-cluster"}).find("contradict"), std::string::npos);
+  EXPECT_NE(err({"--kubeconfig"}).find("needs a file"), std::string::npos);
+  EXPECT_NE(err({"--in-cluster", "--heartbeat-seconds", "0"}).find("1..3600"), std::string::npos);
+  EXPECT_NE(err({"--in-cluster", "--heartbeat-seconds", "5", "--report-seconds", "10"})
+                .find("must not exceed"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::agent
