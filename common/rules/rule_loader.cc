@@ -109,8 +109,17 @@ class RuleLoader::FileContext {
     size_t col = offset - line_starts_[line - 1] + 1;
     return ast::Pos{static_cast<uint32_t>(line), static_cast<uint32_t>(col), file_};
   }
+  // A node's mark in the whole text: documents are parsed alone (see load()), so marks are
+  // relative to the document being loaded.
+  YAML::Mark mark_of(const YAML::Node& n) const {
+    YAML::Mark m = n.Mark();
+    if (m.is_null()) return m;
+    m.pos += static_cast<int>(doc_offset_);
+    m.line += static_cast<int>(doc_line_);
+    return m;
+  }
   ast::Pos pos_of(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
+    const YAML::Mark m = mark_of(n);
     if (m.is_null()) return ast::Pos{0, 0, file_};
     return ast::Pos{static_cast<uint32_t>(m.line + 1), static_cast<uint32_t>(m.column + 1), file_};
   }
@@ -156,6 +165,8 @@ class RuleLoader::FileContext {
   const LoadOptions& options_;
   uint16_t file_ = 0;
   std::vector<size_t> line_starts_;
+  size_t doc_offset_ = 0;  // of the document being loaded, in text_
+  size_t doc_line_ = 0;    // lines before it
   bool ok_ = true;
 };
 
@@ -164,7 +175,7 @@ MappedText RuleLoader::FileContext::map_scalar(const YAML::Node& n,
   MappedText out;
   out.text = value;
   out.pos.resize(value.size() + 1);
-  const YAML::Mark m = n.Mark();
+  const YAML::Mark m = mark_of(n);
   if (options_.positions_in_values) {
     ast::Pos p{1, 1, file_};
     for (size_t i = 0; i < value.size(); ++i) {
@@ -287,23 +298,31 @@ bool RuleLoader::FileContext::load() {
   // untrusted, so split the stream into documents here and Load each one: Load parses a single
   // document and always returns. Each document keeps its offsets, lines and columns, because
   // everything before it is blanked out (newlines kept), not cut.
-  std::vector<YAML::Node> docs;
+  struct Doc {
+    YAML::Node node;
+    size_t offset;
+    size_t line;
+  };
+  std::vector<Doc> docs;
   for (const auto& [begin, end] : split_documents(text_)) {
-    std::string doc(begin, ' ');
-    for (size_t i = 0; i < begin; ++i)
-      if (text_[i] == '\n') doc[i] = '\n';
-    doc.append(text_.substr(begin, end - begin));
+    // Parsed alone (marks relative to the document, rebased by mark_of()): prefixing the text
+    // before it, even blanked, made loading N documents cost O(N^2).
+    const size_t line =
+        static_cast<size_t>(std::upper_bound(line_starts_.begin(), line_starts_.end(), begin) -
+                            line_starts_.begin() - 1);
     try {
-      docs.push_back(YAML::Load(doc));
+      docs.push_back(Doc{YAML::Load(std::string(text_.substr(begin, end - begin))), begin, line});
     } catch (const YAML::Exception& e) {
-      diags_.error(name_, SourcePos{e.mark.line + 1, e.mark.column + 1}, "",
-                   "invalid YAML: " + e.msg);
+      diags_.error(name_, SourcePos{e.mark.line + 1 + static_cast<int>(line), e.mark.column + 1},
+                   "", "invalid YAML: " + e.msg);
       ok_ = false;
     }
   }
   if (!ok_) return false;
   bool any = false;
-  for (const auto& doc : docs) {
+  for (const auto& [doc, offset, line] : docs) {
+    doc_offset_ = offset;
+    doc_line_ = line;
     if (!doc || doc.IsNull()) continue;
     any = true;
     try {
@@ -325,10 +344,13 @@ bool RuleLoader::FileContext::load() {
         error(doc, "", "expected a list of rule, macro and list items, or a SecurityRule object");
       }
     } catch (const YAML::Exception& e) {
-      diags_.error(name_, SourcePos{e.mark.line + 1, e.mark.column + 1}, "", e.msg);
+      diags_.error(name_, SourcePos{e.mark.line + 1 + static_cast<int>(line), e.mark.column + 1},
+                   "", e.msg);
       ok_ = false;
     }
   }
+  doc_offset_ = 0;
+  doc_line_ = 0;
   if (!any) warning(YAML::Node(), "", "file holds no rules");
   return ok_;
 }
