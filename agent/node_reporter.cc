@@ -169,7 +169,9 @@ api::NodeAgentStatus NodeReporter::Impl::build(bool final_report) {
     e.namespace_ = r.ns;
     e.name = r.name;
     e.generation = r.generation;
-    e.programmed = r.programmed && !final_report;
+    // The last report keeps each rule's state; its probe state (not Running) is what tells the
+    // operator this node no longer runs anything.
+    e.programmed = r.programmed;
     e.error = r.error;
     auto bi = base.find({r.ns, r.name});
     if (bi != base.end()) {
@@ -185,7 +187,10 @@ api::NodeAgentStatus NodeReporter::Impl::build(bool final_report) {
       }
     }
     total += e.alerts;
-    s.rules.push_back(std::move(e));
+    // Listed only when there is something to say: the operator counts a node that runs the
+    // bundle and lists nothing for a rule as programmed, so a heartbeat stays small however
+    // many rules there are.
+    if (e.alerts > 0 || !e.error.empty() || !e.programmed) s.rules.push_back(std::move(e));
   }
   s.alerts = total;
   int64_t drops = 0;

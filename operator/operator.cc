@@ -1,6 +1,7 @@
 #include "operator/operator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -9,9 +10,12 @@
 #include <spdlog/spdlog.h>
 
 #include "common/api/v1alpha1/types.h"
+#include "common/base/bounded_json.h"
+#include "common/bundle/bundle.h"
 #include "common/http/server.h"
 #include "common/k8s/events.h"
 #include "common/k8s/leader_elector.h"
+#include "common/k8s/resource.h"
 #include "common/k8s/watcher.h"
 #include "operator/bundle_publisher.h"
 #include "operator/controllers/alert_sink_controller.h"
@@ -162,6 +166,33 @@ std::vector<std::string> objects_of(const k8s::Watcher& w) {
   return out;
 }
 
+// Seeds the history from the bundle ConfigMap as published before this process started. False
+// when it could not be read (retried on the next pass); true when it was, or does not exist.
+bool load_bundle_history(k8s::Client& client, const std::string& ns, BundleHistory& history) {
+  auto cm = client.get(k8s::configmaps(), ns, bundle::kConfigMapName);
+  if (!cm.ok()) return cm.error_code() == k8s::kStatusNotFound;
+  const nlohmann::json doc = parse_bounded_json(*cm);
+  if (!doc.is_object()) return true;
+  const std::string rules = doc.contains("data") && doc["data"].is_object()
+                                ? doc["data"].value(std::string(bundle::kRulesKey), std::string())
+                                : std::string();
+  int64_t generation = 0;
+  if (doc.contains("metadata") && doc["metadata"].is_object() &&
+      doc["metadata"].contains("annotations") && doc["metadata"]["annotations"].is_object()) {
+    const std::string g = doc["metadata"]["annotations"].value(
+        std::string(bundle::kGenerationAnnotation), std::string("0"));
+    std::from_chars(g.data(), g.data() + g.size(), generation);
+  }
+  auto objects = bundle::parse_bundle_rules(rules);
+  if (!objects.ok() || generation <= 0) return true;
+  std::vector<BundleHistory::Published> in_bundle;
+  for (const auto& o : *objects) in_bundle.push_back({o.ns, o.name, o.generation});
+  history.record(in_bundle, generation);
+  spdlog::info("Bundle generation {} ({} rules) is what the nodes may already run", generation,
+               in_bundle.size());
+  return true;
+}
+
 }  // namespace
 
 Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
@@ -236,6 +267,8 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   AlertSinkController sink_controller(client);
   BundlePublisher publisher(client, config.ns);
   NodeAgentCache agent_cache;
+  BundleHistory bundle_history;
+  bool history_loaded = false;
   StatusWriteLimiter limiter(
       StatusWriteLimits{
           config.status_qps, config.status_burst,
@@ -257,12 +290,16 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
       continue;
     }
     const bool leader = elector ? elector->is_leader() : true;
+    if (!history_loaded) {
+      // Which bundle the nodes may already run: the one published before this process started.
+      history_loaded = load_bundle_history(client, config.ns, bundle_history);
+    }
     const auto now =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     const NodeStatusIndex nodes(agent_cache.refresh(nodes_watch), now, config.node_stale);
     const auto clock = std::chrono::steady_clock::now();
     limiter.prune(clock);
-    const StatusInputs inputs{&nodes, &limiter, clock};
+    const StatusInputs inputs{&nodes, &bundle_history, &limiter, clock};
     auto rules = rule_controller.reconcile(objects_of(rules_watch), leader, now, inputs);
     auto sinks = sink_controller.reconcile(objects_of(sinks_watch), leader, now, inputs);
     if (auto retry = limiter.take_retry_at()) {
@@ -282,6 +319,9 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     metrics.status_failures += rules.status_failures + sinks.status_failures;
     if (rules.status_failures + sinks.status_failures > 0) trigger.notify();  // retry soon
     if (!leader) continue;
+    std::vector<BundleHistory::Published> in_bundle;
+    in_bundle.reserve(rules.bundle_rules.size());
+    for (const auto& r : rules.bundle_rules) in_bundle.push_back({r.ns, r.name, r.generation});
     auto published = publisher.publish(std::move(rules.bundle_rules), std::move(sinks.bundle_sinks),
                                        sinks.credentials);
     if (!published.ok()) {
@@ -292,6 +332,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     }
     metrics.bundle_generation = published->generation;
     if (published->changed) ++metrics.bundle_publishes;
+    bundle_history.record(in_bundle, published->generation);
   }
 
   spdlog::info("Shutting down");

@@ -75,8 +75,31 @@ void NodeStatusIndex::build() {
   stale_count_ = stale_agents_.size();
 }
 
+void BundleHistory::record(const std::vector<Published>& rules, int64_t bundle_generation) {
+  std::unordered_map<std::string, Entry> next;
+  next.reserve(rules.size());
+  for (const auto& r : rules) {
+    std::string key = r.ns + "/" + r.name;
+    auto it = since_.find(key);
+    Entry e{r.generation, bundle_generation};
+    if (it != since_.end() && it->second.rule_generation == r.generation) e = it->second;
+    next.emplace(std::move(key), e);
+  }
+  since_ = std::move(next);
+}
+
+int64_t BundleHistory::since(std::string_view ns, std::string_view name, int64_t generation) const {
+  std::string key;
+  key.reserve(ns.size() + name.size() + 1);
+  key.append(ns).append("/").append(name);
+  auto it = since_.find(key);
+  return it != since_.end() && it->second.rule_generation == generation
+             ? it->second.bundle_generation
+             : 0;
+}
+
 RuleNodeStatus NodeStatusIndex::rule(std::string_view ns, std::string_view name, int64_t generation,
-                                     api::RuleSource source) const {
+                                     api::RuleSource source, int64_t since_bundle) const {
   RuleNodeStatus out;
   static const std::vector<RuleEntry> kNone;
   auto it = rules_.find(Key{ns, name});
@@ -107,9 +130,22 @@ RuleNodeStatus NodeStatusIndex::rule(std::string_view ns, std::string_view name,
     if (!e.status->error.empty()) {
       s |= kFailed;
       failures.push_back(Failure{e.agent, e.status->error, false});
-    } else if (e.status->programmed) {
+    } else if (e.status->programmed &&
+               agents_[e.agent]->status.probe.state == api::ProbeState::kRunning) {
       s |= kProgrammed;
       ++programmed;
+    }
+  }
+
+  // Nodes that list nothing for the rule: programmed when they run a bundle that has it.
+  if (since_bundle > 0) {
+    for (uint32_t a = 0; a < agents_.size(); ++a) {
+      if (state[a] || stale_[a]) continue;
+      const api::NodeAgentStatus& st = agents_[a]->status;
+      if (st.probe.state == api::ProbeState::kRunning && st.bundle.generation >= since_bundle) {
+        state[a] |= kSeen | kProgrammed;
+        ++programmed;
+      }
     }
   }
 

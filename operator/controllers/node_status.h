@@ -47,6 +47,30 @@ struct SinkNodeStatus {
   bool operator==(const SinkNodeStatus&) const = default;
 };
 
+// Which bundle generation first carried each rule's current generation, as this operator
+// published them. After a restart (or a failover) the history starts at the bundle then
+// current: conservative, since a node on an older bundle waits to be counted until it catches up.
+class BundleHistory {
+ public:
+  struct Published {
+    std::string ns;
+    std::string name;
+    int64_t generation = 0;  // the rule's metadata.generation in the bundle
+  };
+  // The rules of bundle `bundle_generation`, just published (or found unchanged).
+  void record(const std::vector<Published>& rules, int64_t bundle_generation);
+  // The first bundle generation holding generation `generation` of the rule; 0 when unknown.
+  int64_t since(std::string_view ns, std::string_view name, int64_t generation) const;
+  size_t size() const { return since_.size(); }
+
+ private:
+  struct Entry {
+    int64_t rule_generation = 0;
+    int64_t bundle_generation = 0;
+  };
+  std::unordered_map<std::string, Entry> since_;  // "ns/name"
+};
+
 class NodeStatusIndex {
  public:
   // `agents` in any order (messages name nodes in name order). `now` and `stale_after` decide
@@ -61,9 +85,12 @@ class NodeStatusIndex {
   NodeStatusIndex& operator=(const NodeStatusIndex&) = delete;
 
   // `generation`: the rule's current metadata.generation; a node programmed with an older one
-  // does not count as programmed.
+  // does not count as programmed. Agents list only the rules that have something to say
+  // (alerts, an error); a node that lists nothing for the rule counts as programmed when its
+  // probe runs and it runs bundle generation `since_bundle` or newer — the first bundle that
+  // held this generation of the rule (BundleHistory; 0: unknown, only listed entries count).
   RuleNodeStatus rule(std::string_view ns, std::string_view name, int64_t generation,
-                      api::v1alpha1::RuleSource source) const;
+                      api::v1alpha1::RuleSource source, int64_t since_bundle = 0) const;
   SinkNodeStatus sink(std::string_view ns, std::string_view name) const;
 
   size_t agent_count() const { return agents_.size(); }

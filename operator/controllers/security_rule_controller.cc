@@ -81,8 +81,13 @@ RuleReconcileResult SecurityRuleController::reconcile(const std::vector<std::str
         now);
     std::optional<RuleNodeStatus> reported;
     if (status_inputs.nodes) {
+      const int64_t since =
+          status_inputs.bundles
+              ? status_inputs.bundles->since(rule.metadata.namespace_, rule.metadata.name,
+                                             rule.metadata.generation)
+              : 0;
       reported = status_inputs.nodes->rule(rule.metadata.namespace_, rule.metadata.name,
-                                           rule.metadata.generation, rule.spec.source);
+                                           rule.metadata.generation, rule.spec.source, since);
       desired.nodes = reported->nodes;
       desired.alerts = reported->alerts;
     }

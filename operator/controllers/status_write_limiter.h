@@ -26,6 +26,7 @@
 
 namespace vigil::op {
 
+class BundleHistory;
 class NodeStatusIndex;
 
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -109,6 +110,7 @@ class StatusWriteLimiter {
 // What a reconcile pass needs besides the objects: the node agents' reports and the write budget.
 struct StatusInputs {
   const NodeStatusIndex* nodes = nullptr;  // null: no node reports (Programmed stays Pending)
+  const BundleHistory* bundles = nullptr;  // null: only the rules nodes list count
   StatusWriteLimiter* limiter = nullptr;   // null: every change is written at once
   SteadyTime clock{};                      // the limiter's "now"
 };

@@ -195,10 +195,12 @@ if alert_for cat-marker '"k8s.ns.name":"team-b"'; then bad "team-a's rule fired 
 # ---- edit and delete without restarting capture
 loads_before=$(grep -c "Loaded .* BPF programs" "$WORK/agent.log")
 K -n team-a patch securityrule cat-marker --type merge -p '{"spec":{"condition":"spawned_process and container and proc.name = cat and proc.args contains vigil-marker-two"}}' >/dev/null
-node_has_gen() { # NS NAME: the node reports the rule's current generation, programmed
-  local g
+node_has_gen() { # NS NAME: Programmed=True on 1/1 nodes for the rule's current generation
+  local g og
   g=$(jp securityrule "$1" "$2" '{.metadata.generation}')
-  jp nodeagent "" "$NODE" "{.status.rules[?(@.name==\"$2\")].generation}" | grep -qx "$g" && programmed "$1" "$2"
+  og=$(jp securityrule "$1" "$2" '{.status.conditions[?(@.type=="Programmed")].observedGeneration}')
+  echo "generation=$g Programmed.observedGeneration=$og"
+  [[ "$g" == "$og" ]] && programmed "$1" "$2"
 }
 eventually 15 "the edited rule is programmed at its new generation" node_has_gen team-a cat-marker
 "$SIM" exec "$id_a" "cat /dev/null vigil-marker-one" >/dev/null 2>&1

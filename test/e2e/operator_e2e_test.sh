@@ -205,7 +205,8 @@ done
 shell_gen=$(K -n vigil-system get securityrule shell-in-container -o jsonpath='{.metadata.generation}')
 report() { # NODE ALERTS LAST_TRIGGERED DELIVERED
   K patch nodeagent "$1" --subresource=status --type=merge -p "{\"status\":{
-    \"lastHeartbeatTime\":\"$(now_utc)\",\"bundle\":{\"generation\":1,\"hash\":\"e2e\"},
+    \"lastHeartbeatTime\":\"$(now_utc)\",\"probe\":{\"state\":\"Running\",\"programs\":6},
+    \"bundle\":{\"generation\":1,\"hash\":\"e2e\"},
     \"rules\":[{\"namespace\":\"vigil-system\",\"name\":\"shell-in-container\",\"generation\":$shell_gen,
                \"alerts\":$2,\"lastTriggered\":\"$3\",\"programmed\":true}],
     \"sinks\":[{\"namespace\":\"vigil-system\",\"name\":\"stdout\",\"delivered\":$4,\"failed\":0,\"dropped\":1}]}}"

@@ -45,6 +45,7 @@ api::NodeAgent agent(const std::string& name, std::optional<api::Time> heartbeat
   a.metadata.name = name;
   a.spec.node_name = name;
   a.status.last_heartbeat_time = heartbeat;
+  a.status.probe.state = api::ProbeState::kRunning;
   a.status.bundle.generation = 4;
   a.status.bundle.error = bundle_error;
   a.status.rules = std::move(rules);
@@ -70,6 +71,55 @@ TEST(NodeStatusTest, ProgrammedOnEveryFreshNodeIsTrue) {
   EXPECT_EQ(api::nodes_summary(r.nodes), "3/3");
   EXPECT_EQ(index.agent_count(), 3u);
   EXPECT_EQ(index.stale_count(), 0u);  // exactly the threshold is still fresh
+}
+
+TEST(NodeStatusTest, NodesListingNothingCountWhenTheyRunABundleWithTheRule) {
+  auto on_bundle = [](const std::string& name, int64_t bundle, api::ProbeState probe,
+                      std::vector<api::NodeRuleStatus> rules = {}) {
+    api::NodeAgent a = agent(name, kNow, std::move(rules));
+    a.status.bundle.generation = bundle;
+    a.status.probe.state = probe;
+    return a;
+  };
+  NodeStatusIndex index({on_bundle("current", 7, api::ProbeState::kRunning),
+                         on_bundle("newer", 9, api::ProbeState::kRunning),
+                         on_bundle("behind", 6, api::ProbeState::kRunning),
+                         on_bundle("stopped", 7, api::ProbeState::kStarting),
+                         // Lists the rule (it fired) at an older generation: its own word wins.
+                         on_bundle("old-entry", 7, api::ProbeState::kRunning,
+                                   {entry("vigil-system", "shell", 1, 4, true)})},
+                        kNow, kStale);
+  auto r = index.rule("vigil-system", "shell", 2, api::RuleSource::kSyscall, 7);
+  EXPECT_EQ(r.nodes, (api::NodeCounts{5, 2, 0}));
+  EXPECT_EQ(r.alerts.total, 4);
+  EXPECT_EQ(r.reason, "Pending");
+  // Unknown history: only listed entries count.
+  EXPECT_EQ(index.rule("vigil-system", "shell", 2, api::RuleSource::kSyscall, 0).nodes.programmed,
+            0);
+}
+
+TEST(NodeStatusTest, AStoppedAgentIsNotProgrammedEvenWhereItListsTheRule) {
+  api::NodeAgent a = agent("node-a", kNow, {entry("vigil-system", "shell", 2, 3, true)});
+  a.status.probe.state = api::ProbeState::kStarting;  // the agent's last report on shutdown
+  NodeStatusIndex index({a}, kNow, kStale);
+  auto r = index.rule("vigil-system", "shell", 2, api::RuleSource::kSyscall, 4);
+  EXPECT_EQ(r.nodes, (api::NodeCounts{1, 0, 0}));
+  EXPECT_EQ(r.alerts.total, 3);  // history still counts
+}
+
+TEST(BundleHistoryTest, RemembersTheFirstBundleOfEachRuleGeneration) {
+  BundleHistory h;
+  EXPECT_EQ(h.since("ns", "a", 1), 0);
+  h.record({{"ns", "a", 1}, {"ns", "b", 5}}, 10);
+  EXPECT_EQ(h.since("ns", "a", 1), 10);
+  EXPECT_EQ(h.since("ns", "a", 2), 0);  // not published at that generation
+  h.record({{"ns", "a", 1}, {"ns", "b", 6}}, 11);
+  EXPECT_EQ(h.since("ns", "a", 1), 10);  // unchanged rule: still the first bundle
+  EXPECT_EQ(h.since("ns", "b", 6), 11);  // edited rule: the bundle that carried the edit
+  EXPECT_EQ(h.since("ns", "b", 5), 0);
+  h.record({{"ns", "b", 6}}, 12);
+  EXPECT_EQ(h.since("ns", "a", 1), 0);  // deleted rule forgotten
+  EXPECT_EQ(h.size(), 1u);
 }
 
 TEST(NodeStatusTest, StaleNodesAreTargetedButNeverProgrammed) {
@@ -382,7 +432,7 @@ class NodeStatusControllerTest : public ::testing::Test {
   size_t pass(const std::vector<api::NodeAgent>& nodes, api::Time now, SteadyTime clock,
               size_t* deferred = nullptr) {
     NodeStatusIndex index(nodes, now, kStale);
-    StatusInputs in{&index, &limiter_, clock};
+    StatusInputs in{&index, nullptr, &limiter_, clock};
     auto r = rules_ctl_.reconcile(rules(), true, now, in);
     auto s = sinks_ctl_.reconcile(sinks(), true, now, in);
     EXPECT_EQ(r.status_failures + s.status_failures, 0u);
@@ -464,7 +514,7 @@ TEST_F(NodeStatusControllerTest, AlertCountersAreRateBoundedButConditionsAreNot)
 TEST_F(NodeStatusControllerTest, TokenBudgetBoundsWritesAndPendingOnesFollow) {
   StatusWriteLimiter tight(StatusWriteLimits{1, 2, milliseconds(10000)}, t0_);
   NodeStatusIndex index(agents(kNow, 3), kNow, kStale);
-  StatusInputs in{&index, &tight, t0_};
+  StatusInputs in{&index, nullptr, &tight, t0_};
   auto r = rules_ctl_.reconcile(rules(), true, kNow, in);
   auto s = sinks_ctl_.reconcile(sinks(), true, kNow, in);
   EXPECT_EQ(r.status_writes + s.status_writes, 2u);
