@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "common/base/bounded_json.h"
 #include "common/base/diagnostic.h"
@@ -101,14 +103,12 @@ CompiledBundle compile_bundle(std::string_view configmap_json, std::string_view 
     out.rules.push_back(std::move(r));
   }
   // Rules the loader never produced a status for (a document it rejected whole).
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& r : out.rules) seen.emplace(r.ns, r.name);
   for (const auto& [key, gen] : generations) {
-    const bool seen = std::any_of(out.rules.begin(), out.rules.end(), [&](const auto& r) {
-      return r.ns == key.first && r.name == key.second;
-    });
-    if (!seen) {
-      out.rules.push_back(BundleRuleState{key.first, key.second, gen, "", false,
-                                          "the rule could not be loaded from the bundle"});
-    }
+    if (seen.count(key)) continue;
+    out.rules.push_back(BundleRuleState{key.first, key.second, gen, "", false,
+                                        "the rule could not be loaded from the bundle"});
   }
   std::sort(out.rules.begin(), out.rules.end(), [](const auto& a, const auto& b) {
     return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
