@@ -133,6 +133,11 @@ bench-agent: $(BUILD_DIR)/build.ninja ## Agent overhead, CPU per event, throughp
 	ninja -C $(BUILD_DIR) -j $(JOBS) vigil-agent agent_overhead_bench
 	./$(BUILD_DIR)/agent_overhead_bench $(BENCH_ARGS)
 
+.PHONY: bench-cluster
+bench-cluster: $(BUILD_DIR)/build.ninja ## Apply->Programmed on 100 nodes, writes at rest, operator RSS (root; bench/README.md).
+	ninja -C $(BUILD_DIR) -j $(JOBS) vigil-operator vigil-agent vigil-node-agent-sim
+	VIGIL_BUILD_DIR=$(BUILD_DIR) bash bench/cluster_bench.sh
+
 .PHONY: fuzz
 fuzz: ## Build fuzz/*_fuzz with clang+libFuzzer in build-fuzz/ and run each for FUZZ_SECONDS.
 	@srcs=$$(find fuzz -maxdepth 1 -name '*_fuzz.cc' 2>/dev/null | sort); \
