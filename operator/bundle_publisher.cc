@@ -101,7 +101,16 @@ Result<PublishResult> BundlePublisher::publish(
         } catch (const std::exception&) {
           generation = 0;  // an edited annotation restarts the count; agents compare hashes too
         }
-        if (ann.value(std::string(bundle::kHashAnnotation), "") == hash) {
+        // Unchanged only if the content is what the hash says: a hand-edited ConfigMap that
+        // kept the annotation is put back.
+        const Json* data = cur.contains("data") && cur["data"].is_object() ? &cur["data"] : nullptr;
+        auto data_is = [&](std::string_view key, const std::string& want) {
+          const std::string k(key);
+          return data && data->contains(k) && (*data)[k].is_string() &&
+                 (*data)[k].get_ref<const std::string&>() == want;
+        };
+        if (ann.value(std::string(bundle::kHashAnnotation), "") == hash &&
+            data_is(bundle::kRulesKey, b.rules) && data_is(bundle::kSinksKey, b.sinks)) {
           return PublishResult{false, generation, hash};
         }
       }

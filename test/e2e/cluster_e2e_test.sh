@@ -146,6 +146,15 @@ sleep 1
 programmed vigil-system shell-in-container >/dev/null && ok "shell-in-container still programmed" || bad "shell-in-container disturbed"
 K -n team-a delete securityrule broken-rule >/dev/null
 
+# ---- a bundle the agent cannot compile (edited by hand): refused, the old rules keep running,
+# and the operator puts its bundle back (its resync compares the content, not just the hash)
+K -n vigil-system patch configmap vigil-bundle --type merge -p '{"metadata":{"annotations":{"vigil.dev/bundle-generation":"999"}},"data":{"rules.yaml":"{\"apiVersion\":\"vigil.dev/v1alpha1\",\"kind\":\"SecurityRule\",\"metadata\":{\"name\":\"tampered\",\"namespace\":\"vigil-system\",\"generation\":1},\"spec\":{\"source\":\"syscall\",\"condition\":\"spawned_process and (\",\"output\":\"x\",\"priority\":\"Warning\"}}"}}' >/dev/null
+refused() { grep -q "Bundle generation 999 refused; generation [0-9]* keeps running" "$WORK/agent.log"; }
+eventually 10 "the agent refuses a bundle that does not compile and keeps the running one" refused
+restored() { local g; g=$(agent_gen); echo "agent bundle generation $g"; [[ "$g" -gt 999 ]] && in_step && agent_ready; }
+eventually 20 "the operator restores the bundle and the agent runs it" restored
+eventually 10 "shell-in-container programmed again" programmed vigil-system shell-in-container
+
 # ---- the story: a shell with a terminal in a container of a pod
 id_web=$("$SIM" create shop web-1 "$NODE" docker.io/library/nginx:1.25) || abort "simulated pod"
 PODS+=("shop web-1 $id_web")
