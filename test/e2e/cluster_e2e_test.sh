@@ -147,10 +147,18 @@ programmed vigil-system shell-in-container >/dev/null && ok "shell-in-container 
 K -n team-a delete securityrule broken-rule >/dev/null
 
 # ---- a bundle the agent cannot compile (edited by hand): refused, the old rules keep running,
-# and the operator puts its bundle back (its resync compares the content, not just the hash)
+# and the operator puts its bundle back (its resync compares the content, not just the hash).
+# The operator is paused meanwhile, or it may restore the bundle before the agent sees the edit.
+kill -STOP "$OP_PID"
 K -n vigil-system patch configmap vigil-bundle --type merge -p '{"metadata":{"annotations":{"vigil.dev/bundle-generation":"999"}},"data":{"rules.yaml":"{\"apiVersion\":\"vigil.dev/v1alpha1\",\"kind\":\"SecurityRule\",\"metadata\":{\"name\":\"tampered\",\"namespace\":\"vigil-system\",\"generation\":1},\"spec\":{\"source\":\"syscall\",\"condition\":\"spawned_process and (\",\"output\":\"x\",\"priority\":\"Warning\"}}"}}' >/dev/null
 refused() { grep -q "Bundle generation 999 refused; generation [0-9]* keeps running" "$WORK/agent.log"; }
 eventually 10 "the agent refuses a bundle that does not compile and keeps the running one" refused
+bundle_error() {
+  jp nodeagent "" "$NODE" '{.status.bundle.error}' | grep -q "generation 999" &&
+    [[ "$(jp nodeagent "" "$NODE" '{.status.conditions[?(@.type=="Ready")].reason}')" == BundleError ]]
+}
+eventually 10 "the NodeAgent says why (status.bundle.error, Ready=False)" bundle_error
+kill -CONT "$OP_PID"
 restored() { local g; g=$(agent_gen); echo "agent bundle generation $g"; [[ "$g" -gt 999 ]] && in_step && agent_ready; }
 eventually 20 "the operator restores the bundle and the agent runs it" restored
 eventually 10 "shell-in-container programmed again" programmed vigil-system shell-in-container
