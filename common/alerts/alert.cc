@@ -23,6 +23,30 @@ void split_time(int64_t time_ns, std::tm& tm, long& nanos) {
   gmtime_r(&secs, &tm);
 }
 
+// The first value of a string field of the event; "" when the source has no such field or the
+// event no value.
+std::string extract_string(const fields::EventSource& source, const void* event,
+                           rules::EvalContext& ctx, std::string_view field) {
+  if (field.empty()) return {};
+  const fields::FieldInfo* info = source.fields->find(field);
+  if (!info) return {};
+  fields::BoundField bf;
+  bf.info = info;
+  auto values = ctx.extract(bf, {}, event);
+  return values.empty() ? std::string() : std::string(values[0].str);
+}
+
+// The pod an event is about: the syscall source's k8s.pod.name, or for k8s_audit the target
+// object's name when the target is a pod (pods/exec, pods/attach, ... included).
+std::string event_pod_name(const fields::EventSource& source, const void* event,
+                           rules::EvalContext& ctx) {
+  if (source.name == "syscall") return extract_string(source, event, ctx, "k8s.pod.name");
+  if (source.name == "k8s_audit" &&
+      extract_string(source, event, ctx, "ka.target.resource") == "pods")
+    return extract_string(source, event, ctx, "ka.target.name");
+  return {};
+}
+
 }  // namespace
 
 std::string format_rfc3339_ns(int64_t time_ns) {
@@ -65,6 +89,8 @@ Alert make_alert(const rules::CompiledRule& rule, const fields::EventSource& sou
   a.tags = rule.tags;
   a.rule_namespace = rule.object_namespace;
   a.mode = rule.mode;
+  a.event_namespace = extract_string(source, event, ctx, source.namespace_field);
+  a.event_pod = event_pod_name(source, event, ctx);
   rule.output.render(event, ctx, a.message, &a.output_fields);
   return a;
 }

@@ -28,6 +28,13 @@ struct Alert {
   std::vector<rules::OutputField> output_fields;
   std::vector<std::string> tags;
   std::string rule_namespace;  // namespace of the SecurityRule ("" for rule files)
+  // What the event is about, when its source knows: the pod's namespace and name for syscall
+  // events (k8s.ns.name, k8s.pod.name), the audited object's namespace and, when it is a pod,
+  // its name for k8s_audit events (ka.target.namespace, ka.target.name). "" when unknown.
+  // Used for routing (sink filters, tenant sinks) and Alertmanager labels; not part of Falco's
+  // JSON.
+  std::string event_namespace;
+  std::string event_pod;
   rules::RuleMode mode = rules::RuleMode::kAlert;
 
   // Falco's `output`: "03:31:56.746609046: Warning <message>".
