@@ -18,6 +18,8 @@
 #include "agent/pod_metadata.h"
 #include "agent/probe.h"
 #include "agent/rule_files.h"
+#include "agent/sink_sync.h"
+#include "common/alerts/dispatcher.h"
 #include "common/bundle/bundle.h"
 #include "common/http/server.h"
 #include "common/k8s/client_config.h"
@@ -60,6 +62,14 @@ class ClusterState {
     deleted = std::exchange(deleted_, false);
     return std::exchange(pending_, std::nullopt);
   }
+  void offer_secret(k8s::WatchEventType type, const std::string& json) {
+    std::lock_guard lock(mu_);
+    pending_secret_ = type == k8s::WatchEventType::kDeleted ? std::string() : json;
+  }
+  std::optional<std::string> take_secret() {
+    std::lock_guard lock(mu_);
+    return std::exchange(pending_secret_, std::nullopt);
+  }
   bool applied() const { return applied_.load(); }
   void set_applied(int64_t generation) {
     generation_.store(generation);
@@ -68,25 +78,45 @@ class ClusterState {
   int64_t generation() const { return generation_.load(); }
   void count_refused() { refused_.fetch_add(1); }
   uint64_t refused() const { return refused_.load(); }
-  BundleReport report;  // main thread only
+  BundleReport report;    // main thread only
+  std::string configmap;  // main thread only: the newest bundle ConfigMap and credentials
+  std::string secret;
 
  private:
   std::mutex mu_;
   std::optional<std::string> pending_;
+  std::optional<std::string> pending_secret_;
   bool deleted_ = false;
   std::atomic<bool> applied_{false};
   std::atomic<int64_t> generation_{0};
   std::atomic<uint64_t> refused_{0};
 };
 
+// The bundle's AlertSinks into the dispatcher; a sink that cannot be built is left out (logged).
+void apply_sinks(const ClusterState& cluster, const AgentConfig& config,
+                 alerts::Dispatcher& dispatcher) {
+  BundleSinks sinks = build_bundle_sinks(cluster.configmap, cluster.secret);
+  if (!sinks.error.empty()) {
+    spdlog::error("AlertSinks not updated: {}", sinks.error);
+    return;
+  }
+  for (const auto& e : sinks.errors) spdlog::error("AlertSink left out: {}", e);
+  spdlog::info("Delivering to {} AlertSink(s)", sinks.targets.size());
+  dispatcher.configure(std::move(sinks.targets), config.ns);
+}
+
 void apply_bundle(ClusterState& cluster, const AgentConfig& config, Capture& capture,
-                  NodeReporter& reporter) {
+                  NodeReporter& reporter, alerts::Dispatcher& dispatcher) {
   bool deleted = false;
   auto json = cluster.take(deleted);
   if (deleted) {
     spdlog::warn("The bundle ConfigMap {}/{} was deleted; the current rules stay in effect",
                  config.ns, bundle::kConfigMapName);
   }
+  auto secret = cluster.take_secret();
+  if (secret) cluster.secret = std::move(*secret);
+  if (json) cluster.configmap = *json;
+  if ((json || secret) && !cluster.configmap.empty()) apply_sinks(cluster, config, dispatcher);
   if (!json) return;
   const auto t0 = std::chrono::steady_clock::now();
   CompiledBundle b = compile_bundle(*json, config.ns);
@@ -190,7 +220,19 @@ int run_agent(const AgentConfig& config) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Cluster mode: alerts also go to the bundle's AlertSinks, delivered off the detection path.
+  std::unique_ptr<alerts::Dispatcher> dispatcher;
+  if (config.cluster_mode()) {
+    alerts::DispatcherOptions dopts;
+    dopts.spool_dir = config.spool_dir;
+    dopts.hostname = config.hostname;
+    dispatcher = std::make_unique<alerts::Dispatcher>(dopts);
+  }
   AlertWriterOptions wopts;
+  if (dispatcher) {
+    alerts::Dispatcher* d = dispatcher.get();
+    wopts.forward = [d](const alerts::Alert& a) { d->submit(a); };
+  }
   wopts.to_stdout = config.stdout_alerts;
   wopts.stdout_format = config.stdout_format;
   wopts.file = config.output_file;
@@ -223,7 +265,7 @@ int run_agent(const AgentConfig& config) {
 
   // Cluster mode: the bundle, this node's pods, and the NodeAgent report.
   ClusterState cluster;
-  std::unique_ptr<k8s::Watcher> bundle_watch, pod_watch;
+  std::unique_ptr<k8s::Watcher> bundle_watch, pod_watch, secret_watch;
   std::unique_ptr<NodeReporter> reporter;
   if (client) {
     k8s::WatcherOptions bo;
@@ -242,12 +284,24 @@ int run_agent(const AgentConfig& config) {
         *client, po, [cache](k8s::WatchEventType type, const std::string& json) {
           cache->on_pod_event(type, json);
         });
+    k8s::WatcherOptions so;
+    so.resource = k8s::secrets();
+    so.ns = config.ns;
+    so.field_selector = "metadata.name=" + std::string(bundle::kSecretName);
+    secret_watch = std::make_unique<k8s::Watcher>(
+        *client, so, [&cluster](k8s::WatchEventType type, const std::string& json) {
+          cluster.offer_secret(type, json);
+        });
     NodeReporterOptions ro;
     ro.node_name = config.node_name;
+    ro.dispatcher = dispatcher.get();
     ro.heartbeat = std::chrono::seconds(config.heartbeat_seconds);
     ro.min_interval = std::chrono::seconds(config.report_seconds);
     reporter = std::make_unique<NodeReporter>(*client, ro, **capture, **writer);
     reporter->set_bundle(BundleReport{});
+    // The credentials first, so the first bundle finds its sinks' Secret values.
+    secret_watch->start();
+    secret_watch->wait_for_sync(std::chrono::seconds(5));
     bundle_watch->start();
     pod_watch->start();
     reporter->start();
@@ -330,7 +384,7 @@ int run_agent(const AgentConfig& config) {
     if (client) {
       // Cluster mode: a new bundle replaces the rules; files and SIGHUP do not apply.
       if (sig == SIGHUP) spdlog::info("Received SIGHUP; in cluster mode rules follow the bundle");
-      apply_bundle(cluster, config, **capture, *reporter);
+      apply_bundle(cluster, config, **capture, *reporter, *dispatcher);
       const auto t = std::chrono::steady_clock::now();
       if (t - last_check >= std::chrono::seconds(5)) {
         last_check = t;
@@ -375,11 +429,17 @@ int run_agent(const AgentConfig& config) {
 
   if (client) {
     bundle_watch->stop();
+    secret_watch->stop();
     pod_watch->stop();
   }
   (*capture)->stop();
-  if (reporter) reporter->stop();  // after capture: the last report has the final counters
   (*writer)->stop();
+  if (dispatcher) {
+    // A moment to deliver what is queued; the rest stays in the spool for the next start.
+    dispatcher->flush(std::chrono::seconds(2));
+    dispatcher->stop();
+  }
+  if (reporter) reporter->stop();  // last: the final report has the final counters
   if (server) server->stop();
   return exit_code;
 }

@@ -35,7 +35,7 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t& out) {
 
 Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
   AgentConfig c;
-  bool explicit_default = false, no_default = false, in_rules = false;
+  bool explicit_default = false, no_default = false, in_rules = false, explicit_output = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& out) -> bool {
@@ -68,6 +68,7 @@ Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
     } else if (a == "--no-stdout") {
       c.stdout_alerts = false;
     } else if (a == "--output") {
+      explicit_output = true;
       if (!value(v)) return make_error("--output needs text or json");
       if (v == "text") {
         c.stdout_format = OutputFormat::kText;
@@ -110,6 +111,10 @@ Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
     } else if (a == "--kubeconfig") {
       if (!value(c.kubeconfig) || c.kubeconfig.empty())
         return make_error("--kubeconfig needs a file");
+    } else if (a == "--spool-dir") {
+      if (!value(c.spool_dir) || c.spool_dir.empty())
+        return make_error("--spool-dir needs a directory or 'off'");
+      if (c.spool_dir == "off") c.spool_dir.clear();
     } else if (a == "--in-cluster") {
       c.in_cluster = true;
     } else if (a == "--node-name") {
@@ -146,6 +151,8 @@ Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
           "cluster the rules come from the operator's bundle");
     c.default_rules = false;
     c.rules_poll_seconds = 0;
+    // Alerts go to the AlertSinks (a stdout sink prints them); --output adds this agent's own.
+    if (!explicit_output) c.stdout_alerts = false;
   } else {
     c.default_rules = no_default ? false : (explicit_default || c.rule_paths.empty());
     if (!c.default_rules && c.rule_paths.empty())

@@ -46,6 +46,8 @@ struct AgentConfig {
   std::string ns = "vigil-system";  // the operator's namespace (bundle ConfigMap)
   uint32_t heartbeat_seconds = 30;  // NodeAgent status written at least this often
   uint32_t report_seconds = 2;      // and at most this often when something changed
+  // Where queued alerts of the AlertSinks survive a restart; "" for none.
+  std::string spool_dir = "/var/lib/vigil/spool";
   bool cluster_mode() const { return in_cluster || !kubeconfig.empty(); }
 };
 
@@ -82,6 +84,9 @@ inline constexpr const char* kAgentUsage =
     "vigil-system)\n"
     "  --heartbeat-seconds N  write NodeAgent status at least every N seconds (default 30)\n"
     "  --report-seconds N     and at most every N seconds when something changed (default 2)\n"
+    "  --spool-dir DIR        keep queued alerts of the AlertSinks here across restarts\n"
+    "                         (default /var/lib/vigil/spool; 'off' keeps them in memory only)\n"
+    "  In cluster mode alerts go to the bundle's AlertSinks; --output prints them here too.\n"
     "\n"
     "Service:\n"
     "  --health-addr HOST:PORT  /healthz and /metrics (default 127.0.0.1:8765; port 0 picks one;\n"

@@ -98,6 +98,7 @@ Result<std::unique_ptr<AlertWriter>> AlertWriter::start(const AlertWriterOptions
 AlertWriter::~AlertWriter() { stop(); }
 
 bool AlertWriter::push(alerts::Alert alert) {
+  if (impl_->options.forward) impl_->options.forward(alert);
   {
     std::lock_guard lock(impl_->mu);
     ++impl_->stats.by_rule[alert.rule];

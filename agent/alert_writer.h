@@ -6,6 +6,7 @@
 // (The full sink framework — Slack, webhooks, retries, spool — is common/alerts' job.)
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +23,9 @@ struct AlertWriterOptions {
   OutputFormat stdout_format = OutputFormat::kText;
   std::string file;  // JSON lines appended; empty: none
   size_t queue_limit = 10000;
+  // Also hands every alert to this (cluster mode: the AlertSink dispatcher), on the caller's
+  // thread; it must not block.
+  std::function<void(const alerts::Alert&)> forward;
 };
 
 struct AlertWriterStats {

@@ -10,6 +10,7 @@
 #include "agent/alert_writer.h"
 #include "agent/capture.h"
 #include "agent/probe.h"
+#include "common/alerts/dispatcher.h"
 #include "common/api/v1alpha1/types.h"
 #include "common/k8s/client.h"
 #include "common/k8s/resource.h"
@@ -52,8 +53,9 @@ struct NodeReporter::Impl {
 
   // Reporter thread only.
   bool ensured = false;
-  bool based = false;               // counters from the stored status taken
-  std::map<RuleKey, Counted> base;  // stored per-rule counters at start
+  bool based = false;                                 // counters from the stored status taken
+  std::map<RuleKey, Counted> base;                    // stored per-rule counters at start
+  std::map<RuleKey, api::NodeSinkStatus> base_sinks;  // and per-sink ones
   std::string last_signature;
   Clock::time_point last_write{};
   Clock::time_point retry_at{};
@@ -89,6 +91,7 @@ bool NodeReporter::Impl::ensure_object() {
         for (const auto& r : parsed->status.rules) {
           base[{r.namespace_, r.name}] = Counted{r.alerts, r.last_triggered};
         }
+        for (const auto& k : parsed->status.sinks) base_sinks[{k.namespace_, k.name}] = k;
         conditions = parsed->status.conditions;
       } else {
         spdlog::warn("NodeAgent {}: stored status does not parse ({}); counters start at 0",
@@ -193,6 +196,30 @@ api::NodeAgentStatus NodeReporter::Impl::build(bool final_report) {
     if (e.alerts > 0 || !e.error.empty() || !e.programmed) s.rules.push_back(std::move(e));
   }
   s.alerts = total;
+  if (options.dispatcher) {
+    for (const auto& d : options.dispatcher->stats()) {
+      if (d.removing) continue;
+      api::NodeSinkStatus k;
+      k.namespace_ = d.ns;
+      k.name = d.name;
+      k.delivered = static_cast<int64_t>(d.delivered);
+      k.failed = static_cast<int64_t>(d.failed);
+      k.dropped = static_cast<int64_t>(d.dropped_total());
+      if (auto b = base_sinks.find({d.ns, d.name}); b != base_sinks.end()) {
+        // Counters continue from before a restart, as the rules' do.
+        k.delivered += b->second.delivered;
+        k.failed += b->second.failed;
+        k.dropped += b->second.dropped;
+        k.last_delivery_time = b->second.last_delivery_time;
+      }
+      k.state = alerts::to_string(d.state);
+      k.last_error = d.last_error;
+      if (d.last_delivery_time)
+        k.last_delivery_time =
+            std::chrono::time_point_cast<std::chrono::seconds>(*d.last_delivery_time);
+      s.sinks.push_back(std::move(k));
+    }
+  }
   int64_t drops = 0;
   for (uint64_t d : capture.probe().drops_per_cpu()) drops += static_cast<int64_t>(d);
   s.drops = drops;

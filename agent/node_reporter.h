@@ -23,6 +23,9 @@
 namespace vigil::k8s {
 class Client;
 }
+namespace vigil::alerts {
+class Dispatcher;
+}
 
 namespace vigil::agent {
 
@@ -34,6 +37,7 @@ struct NodeReporterOptions {
   std::chrono::milliseconds heartbeat{30000};
   std::chrono::milliseconds min_interval{2000};
   std::chrono::milliseconds tick{250};
+  const alerts::Dispatcher* dispatcher = nullptr;  // per-sink counters; not owned
 };
 
 // What the main loop tells the reporter about bundles.

@@ -60,10 +60,11 @@ YAML
 
 say "Starting vigil-operator and vigil-agent (eBPF, cluster mode); alerts print below"
 "$BUILD/vigil-operator" --kubeconfig "$KUBECONFIG" --namespace vigil-system \
-  --health-addr 127.0.0.1:0 >"$WORK/operator.log" 2>&1 &
+  --health-addr 127.0.0.1:0 --alert-status-seconds 2 >"$WORK/operator.log" 2>&1 &
 OP_PID=$!
 "$BUILD/vigil-agent" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --health-addr 127.0.0.1:0 \
-  --report-seconds 1 2>"$WORK/agent.log" | sed -u "s/^/    ${bold}ALERT${reset} /" &
+  --report-seconds 1 --spool-dir "$WORK/spool" 2>"$WORK/agent.log" |
+  sed -u "s/^/    ${bold}ALERT${reset} /" &
 sleep 0.5
 AGENT_PID=$(pgrep -n -f "vigil-agent --kubeconfig $KUBECONFIG")
 echo "    operator log: $WORK/operator.log   agent log: $WORK/agent.log"
@@ -93,9 +94,11 @@ echo "    receiver evaluates (its own issue; until it lands, here is the rule on
 "$BUILD/vigilctl" test --rules "$ROOT"/config/samples/*.yaml --events "$ROOT/test/data/audit/attack.json" 2>&1 |
   sed 's/^/    /'
 
-sleep 2
-say "kubectl get securityrules,nodeagents -A"
-K get securityrules,nodeagents -A | sed 's/^/    /'
+sleep 3
+say "kubectl get securityrules,nodeagents,alertsinks -A"
+K get securityrules,nodeagents,alertsinks -A | sed 's/^/    /'
+echo "    (the sample Slack and webhook sinks point at addresses this machine cannot reach: their"
+echo "    alerts wait in the agent's queue and spool, retried with backoff; see DELIVERED and FAILED)"
 
 if [[ -n "${VIGIL_DEMO_SECONDS:-}" ]]; then
   sleep "$VIGIL_DEMO_SECONDS"

@@ -76,8 +76,16 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
+// Creates `path` and any missing parents (0700).
 Result<bool> make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
+  if (errno == ENOENT) {
+    const size_t slash = path.find_last_of('/', path.size() > 1 ? path.size() - 2 : 0);
+    if (slash != std::string::npos && slash > 0) {
+      if (auto parent = make_dir(path.substr(0, slash)); !parent) return parent;
+      if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
+    }
+  }
   return make_error(
       fmt::format("Creating spool directory {} failed: {}", path, std::strerror(errno)));
 }

@@ -42,6 +42,44 @@ std::vector<SecretUse> secret_uses(const api::AlertSinkSpec& spec) {
   return uses;
 }
 
+// Ready and Degraded from what the nodes report about their deliveries. Empty when no node
+// reports the sink yet (Ready stays as it is: Unknown, NoDeliveries).
+std::vector<api::Condition> sink_conditions_from(const SinkNodeStatus& n, int64_t generation) {
+  if (n.reporting == 0) return {};
+  const std::string of = " of " + std::to_string(n.reporting) + " nodes";
+  if (n.failing > 0) {
+    const std::string message =
+        "deliveries failing on " + std::to_string(n.failing) + of + ": " + n.failing_message +
+        (n.failing > 3 ? " ... and " + std::to_string(n.failing - 3) + " more" : "");
+    return {api::Condition{std::string(api::kConditionReady),
+                           api::ConditionStatus::kFalse,
+                           generation,
+                           {},
+                           "DeliveryFailing",
+                           message},
+            api::Condition{std::string(api::kConditionDegraded),
+                           api::ConditionStatus::kTrue,
+                           generation,
+                           {},
+                           "DeliveryFailing",
+                           message}};
+  }
+  // No node counts here: a node coming or going is not a change of this sink's health.
+  const std::string message = "the last deliveries succeeded on every node";
+  return {api::Condition{std::string(api::kConditionReady),
+                         api::ConditionStatus::kTrue,
+                         generation,
+                         {},
+                         "Delivering",
+                         message},
+          api::Condition{std::string(api::kConditionDegraded),
+                         api::ConditionStatus::kFalse,
+                         generation,
+                         {},
+                         "Delivering",
+                         message}};
+}
+
 }  // namespace
 
 SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string>& objects,
@@ -104,11 +142,15 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
     }
     api::AlertSinkStatus desired = sink->status;
     desired.observed_generation = meta.generation;
+    std::vector<api::Condition> sink_conditions;
     if (status_inputs.nodes) {
       const SinkNodeStatus counters = status_inputs.nodes->sink(meta.namespace_, meta.name);
       desired.delivered = counters.delivered;
       desired.failed = counters.failed;
       desired.dropped = counters.dropped;
+      if (!counters.last_error.empty()) desired.last_error = counters.last_error;
+      if (counters.last_delivery_time) desired.last_delivery_time = counters.last_delivery_time;
+      sink_conditions = sink_conditions_from(counters, meta.generation);
     }
     api::set_condition(
         desired.conditions,
@@ -119,6 +161,7 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
                        accepted ? "Valid" : "InvalidSpec",
                        message},
         now);
+    for (const auto& c : sink_conditions) api::set_condition(desired.conditions, c, now);
     if (!api::find_condition(desired.conditions, api::kConditionReady)) {
       api::set_condition(desired.conditions,
                          api::Condition{std::string(api::kConditionReady),

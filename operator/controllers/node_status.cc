@@ -70,6 +70,22 @@ void NodeStatusIndex::build() {
       sum.delivered += s.delivered;
       sum.failed += s.failed;
       sum.dropped += s.dropped;
+      if (s.last_delivery_time &&
+          (!sum.last_delivery_time || *s.last_delivery_time > *sum.last_delivery_time))
+        sum.last_delivery_time = s.last_delivery_time;
+      if (stale) continue;
+      ++sum.reporting;
+      if (!s.state.empty() && s.state != "Ready") {
+        if (sum.failing == 0) sum.last_error = s.last_error;
+        if (sum.failing < static_cast<int32_t>(kNamedNodes)) {
+          if (!sum.failing_message.empty()) sum.failing_message += "; ";
+          sum.failing_message += agents_[i]->metadata.name + " (" + s.state + ")" +
+                                 (s.last_error.empty() ? "" : ": " + shorten(s.last_error));
+        }
+        ++sum.failing;
+      } else if (sum.failing == 0 && sum.last_error.empty()) {
+        sum.last_error = s.last_error;
+      }
     }
   }
   stale_count_ = stale_agents_.size();

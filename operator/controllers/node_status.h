@@ -43,6 +43,13 @@ struct SinkNodeStatus {
   int64_t delivered = 0;
   int64_t failed = 0;
   int64_t dropped = 0;
+  int32_t reporting = 0;  // fresh nodes that report the sink
+  // Fresh nodes whose deliveries are failing (state Degraded or CircuitOpen), in name order, as
+  // "node: error" (up to a few), and how many there are.
+  int32_t failing = 0;
+  std::string failing_message;
+  std::string last_error;  // the first failing node's, else any node's last error
+  std::optional<api::v1alpha1::Time> last_delivery_time;  // the newest over every node
 
   bool operator==(const SinkNodeStatus&) const = default;
 };

@@ -21,6 +21,7 @@ StatusChange classify_change(const api::AlertSinkStatus& stored,
   without_counters.delivered = stored.delivered;
   without_counters.failed = stored.failed;
   without_counters.dropped = stored.dropped;
+  without_counters.last_delivery_time = stored.last_delivery_time;  // moves with every delivery
   return without_counters == stored ? StatusChange::kCountersOnly : StatusChange::kSignificant;
 }
 

@@ -168,6 +168,12 @@ TEST(AgentConfigTest, ClusterModeTakesRulesFromTheBundle) {
   EXPECT_EQ(c->ns, "vigil-system");
   EXPECT_EQ(c->heartbeat_seconds, 10u);
   EXPECT_EQ(c->report_seconds, 1u);
+  EXPECT_FALSE(c->stdout_alerts);  // alerts go to the AlertSinks
+  EXPECT_EQ(c->spool_dir, "/var/lib/vigil/spool");
+  auto own = parse_agent_args({"--kubeconfig", "/k", "--output", "json", "--spool-dir", "off"});
+  ASSERT_TRUE(own.ok()) << own.error();
+  EXPECT_TRUE(own->stdout_alerts);
+  EXPECT_EQ(own->spool_dir, "");
 
   auto in = parse_agent_args({"--in-cluster", "--namespace", "sec"});
   ASSERT_TRUE(in.ok()) << in.error();

@@ -242,9 +242,39 @@ TEST(NodeStatusTest, SinkCountersAreSummedOverNodes) {
              {sink("vigil-system", "slack", 10, 1, 0), sink("team-a", "hook", 1, 0, 0)}),
        agent("node-b", kNow - seconds(1000), {}, {sink("vigil-system", "slack", 5, 0, 2)})},
       kNow, kStale);
-  EXPECT_EQ(index.sink("vigil-system", "slack"), (SinkNodeStatus{15, 1, 2}));
-  EXPECT_EQ(index.sink("team-a", "hook"), (SinkNodeStatus{1, 0, 0}));
+  const SinkNodeStatus slack = index.sink("vigil-system", "slack");
+  EXPECT_EQ(slack.delivered, 15);
+  EXPECT_EQ(slack.failed, 1);
+  EXPECT_EQ(slack.dropped, 2);
+  EXPECT_EQ(slack.reporting, 1);  // node-b is stale
+  EXPECT_EQ(index.sink("team-a", "hook").delivered, 1);
   EXPECT_EQ(index.sink("team-a", "none"), SinkNodeStatus{});
+}
+
+TEST(NodeStatusTest, FailingSinksAreNamedWithTheirNodesAndErrors) {
+  auto sink = [](const std::string& state, const std::string& error,
+                 std::optional<api::Time> delivered_at) {
+    api::NodeSinkStatus k;
+    k.namespace_ = "vigil-system";
+    k.name = "slack";
+    k.delivered = 1;
+    k.state = state;
+    k.last_error = error;
+    k.last_delivery_time = delivered_at;
+    return k;
+  };
+  NodeStatusIndex index(
+      {agent("node-a", kNow, {}, {sink("Ready", "", kNow - seconds(5))}),
+       agent("node-b", kNow, {}, {sink("CircuitOpen", "HTTP 500 from hooks.slack.com/…", {})}),
+       agent("node-c", kNow, {}, {sink("Degraded", "timed out", kNow - seconds(1))})},
+      kNow, kStale);
+  const SinkNodeStatus s = index.sink("vigil-system", "slack");
+  EXPECT_EQ(s.reporting, 3);
+  EXPECT_EQ(s.failing, 2);
+  EXPECT_EQ(s.failing_message,
+            "node-b (CircuitOpen): HTTP 500 from hooks.slack.com/…; node-c (Degraded): timed out");
+  EXPECT_EQ(s.last_error, "HTTP 500 from hooks.slack.com/…");
+  EXPECT_EQ(s.last_delivery_time, kNow - seconds(1));
 }
 
 TEST(NodeStatusTest, ThousandRulesOnHundredNodes) {

@@ -601,6 +601,9 @@ void read_node_agent(Reader& r, const Json& root, NodeAgent& agent) {
     r.integer(e, "delivered", p, ss.delivered);
     r.integer(e, "failed", p, ss.failed);
     r.integer(e, "dropped", p, ss.dropped);
+    r.string(e, "state", p, ss.state);
+    r.string(e, "lastError", p, ss.last_error);
+    r.time(e, "lastDeliveryTime", p, ss.last_delivery_time);
     out.sinks.push_back(std::move(ss));
   });
 }

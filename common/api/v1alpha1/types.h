@@ -414,8 +414,11 @@ struct NodeSinkStatus {
   std::string namespace_;
   std::string name;
   int64_t delivered = 0;
-  int64_t failed = 0;
-  int64_t dropped = 0;
+  int64_t failed = 0;   // failed delivery attempts
+  int64_t dropped = 0;  // alerts given up (queue full, retries exhausted, rejected, ...)
+  std::string state;    // "Ready", "Degraded", "CircuitOpen"; "" when not reported
+  std::string last_error;
+  std::optional<Time> last_delivery_time;
 
   bool operator==(const NodeSinkStatus&) const = default;
 };

@@ -489,6 +489,10 @@ void check_status(Checker& v, const NodeAgentStatus& s) {
     v.non_negative(p + ".delivered", s.sinks[i].delivered);
     v.non_negative(p + ".failed", s.sinks[i].failed);
     v.non_negative(p + ".dropped", s.sinks[i].dropped);
+    v.max_length(p + ".lastError", s.sinks[i].last_error, 1024);
+    const std::string& st = s.sinks[i].state;
+    if (!st.empty() && st != "Ready" && st != "Degraded" && st != "CircuitOpen")
+      v.add(p + ".state", "must be Ready, Degraded or CircuitOpen");
   }
 }
 

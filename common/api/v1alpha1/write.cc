@@ -278,11 +278,15 @@ std::string to_status_patch_json(const NodeAgentStatus& s, std::string_view reso
   j["rules"] = std::move(rules);
   Json sinks = Json::array();
   for (const auto& k : s.sinks) {
-    sinks.push_back(Json{{"namespace", k.namespace_},
-                         {"name", k.name},
-                         {"delivered", k.delivered},
-                         {"failed", k.failed},
-                         {"dropped", k.dropped}});
+    Json e{{"namespace", k.namespace_},
+           {"name", k.name},
+           {"delivered", k.delivered},
+           {"failed", k.failed},
+           {"dropped", k.dropped}};
+    if (!k.state.empty()) e["state"] = k.state;
+    if (!k.last_error.empty()) e["lastError"] = fit(k.last_error, 1024);
+    if (k.last_delivery_time) e["lastDeliveryTime"] = format_time(*k.last_delivery_time);
+    sinks.push_back(std::move(e));
   }
   j["sinks"] = std::move(sinks);
   return patch(std::move(j), resource_version);
