@@ -7,5 +7,7 @@ namespace vigil::cli {
 
 int run_lint(const std::vector<std::string>& args);
 int run_test(const std::vector<std::string>& args);
+// vigilctl sink test|list (sink_command.cc).
+int run_sink(const std::vector<std::string>& args);
 
 }  // namespace vigil::cli

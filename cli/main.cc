@@ -1,5 +1,5 @@
 // vigilctl: Vigil's command-line tool. Lints rules and tests them against recorded events
-// before they are deployed.
+// before they are deployed; sends test alerts through AlertSinks.
 
 #include <cstdio>
 #include <string>
@@ -21,13 +21,24 @@ Usage:
       Events: audit.k8s.io/v1 Event or EventList JSON, JSON lines of either, or JSON
       lines of syscall events (docs/syscall-events.md). Use - to read standard input.
 
+  vigilctl sink test NAME [-n NAMESPACE] [--kubeconfig FILE] [--priority P] [--timeout S] [--dry-run]
+  vigilctl sink test [NAME] --file SINK.yaml [--secrets SECRETS.yaml]... [--dry-run]
+      Send one test alert (rule "Vigil test alert", priority Debug) through an AlertSink,
+      as Falcosidekick's /test does, and print the destination's answer. The AlertSink and
+      the Secrets it references come from the cluster (default namespace vigil-system) or,
+      with --file, from manifests, to try a sink before applying it. --dry-run prints the
+      request instead. See vigilctl sink --help.
+
+  vigilctl sink list [-n NAMESPACE | -A] [--kubeconfig FILE]
+      The AlertSinks with their type, Accepted, Ready, delivered, failed and dropped.
+
   vigilctl help | --help | -h
   vigilctl version
 
 Vigil's built-in macro and list library (spawned_process, container, open_write,
 shell_procs, kcreate, ...) is loaded before the given files unless --no-builtin is set.
 
-Exit status: 0 success, 1 rule errors or failed events, 2 usage errors.
+Exit status: 0 success, 1 rule errors, failed events or a test alert not sent, 2 usage errors.
 )";
 
 }  // namespace
@@ -42,6 +53,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (cmd == "lint") return vigil::cli::run_lint(args);
   if (cmd == "test") return vigil::cli::run_test(args);
+  if (cmd == "sink") return vigil::cli::run_sink(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("vigilctl 0.1.0 (rule engine compatible with Falco engine 0.57.0)");
     return 0;

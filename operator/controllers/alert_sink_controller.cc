@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/alerts/sink_secrets.h"
 #include "common/api/v1alpha1/types.h"
 #include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
@@ -15,32 +16,6 @@ namespace vigil::op {
 namespace api = vigil::api::v1alpha1;
 
 namespace {
-
-struct SecretUse {
-  std::string name;
-  std::string key;   // empty: the whole Secret
-  std::string path;  // the field that references it, for messages
-};
-
-std::vector<SecretUse> secret_uses(const api::AlertSinkSpec& spec) {
-  std::vector<SecretUse> uses;
-  auto endpoint = [&](const api::HttpEndpoint& e, const std::string& block) {
-    if (e.headers_secret_ref)
-      uses.push_back({e.headers_secret_ref->name, "", block + ".headersSecretRef"});
-    if (e.tls.ca_secret_ref)
-      uses.push_back(
-          {e.tls.ca_secret_ref->name, e.tls.ca_secret_ref->key, block + ".tls.caSecretRef"});
-    if (e.tls.client_cert_secret_ref)
-      uses.push_back({e.tls.client_cert_secret_ref->name, "", block + ".tls.clientCertSecretRef"});
-  };
-  if (spec.slack)
-    uses.push_back({spec.slack->webhook_secret_ref.name, spec.slack->webhook_secret_ref.key,
-                    "spec.slack.webhookSecretRef"});
-  if (spec.webhook) endpoint(spec.webhook->endpoint, "spec.webhook");
-  if (spec.falcosidekick) endpoint(spec.falcosidekick->endpoint, "spec.falcosidekick");
-  if (spec.alertmanager) endpoint(spec.alertmanager->endpoint, "spec.alertmanager");
-  return uses;
-}
 
 // Ready and Degraded from what the nodes report about their deliveries. Empty when no node
 // reports the sink yet (Ready stays as it is: Unknown, NoDeliveries).
@@ -101,34 +76,13 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
     for (const auto& e : api::validate(sink.value())) problems.push_back(e.to_string());
     std::map<std::string, std::string> creds;
     if (problems.empty()) {
-      for (const auto& use : secret_uses(sink->spec)) {
-        auto secret = client_.get(k8s::secrets(), meta.namespace_, use.name);
-        if (!secret.ok()) {
-          problems.push_back(use.path + ": Secret " + meta.namespace_ + "/" + use.name +
-                             (secret.error_code() == k8s::kStatusNotFound
-                                  ? " not found"
-                                  : " unreadable: " + secret.error()));
-          continue;
-        }
-        nlohmann::json s = parse_bounded_json(secret.value());
-        const nlohmann::json* data =
-            (!s.is_discarded() && s.contains("data") && s["data"].is_object()) ? &s["data"]
-                                                                               : nullptr;
-        auto add = [&](const std::string& k, const nlohmann::json& v) {
-          if (!v.is_string()) return;
-          if (auto decoded = k8s::base64_decode(v.get<std::string>()))
-            creds[use.name + "/" + k] = *decoded;
-        };
-        if (use.key.empty()) {
-          if (data)
-            for (auto it = data->begin(); it != data->end(); ++it) add(it.key(), it.value());
-        } else if (!data || !data->contains(use.key)) {
-          problems.push_back(use.path + ": Secret " + meta.namespace_ + "/" + use.name +
-                             " has no key '" + use.key + "'");
-        } else {
-          add(use.key, (*data)[use.key]);
-        }
-      }
+      // The same resolution the agents' sinks and `vigilctl sink test` use.
+      auto resolved = alerts::resolve_sink_credentials(
+          meta.namespace_, sink->spec, [&](const std::string& name) {
+            return client_.get(k8s::secrets(), meta.namespace_, name);
+          });
+      for (auto& p : resolved.problems) problems.push_back(std::move(p));
+      creds = std::move(resolved.credentials);
     }
     const bool accepted = problems.empty();
     std::string message = accepted ? "Valid" : problems.front();

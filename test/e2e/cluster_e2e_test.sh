@@ -16,11 +16,12 @@ CP=$ROOT/scripts/controlplane.sh
 SIM=$ROOT/scripts/simulate-pod.sh
 OPERATOR=${VIGIL_OPERATOR:-$ROOT/build/vigil-operator}
 AGENT=${VIGIL_AGENT:-$ROOT/build/vigil-agent}
+RECORDER=${VIGIL_HTTP_RECORDER:-$ROOT/build/vigil-test-http-recorder}
 NODE=vigil-e2e-$(hostname | tr -c 'a-z0-9\n' '-' | cut -c1-30)-$$
 PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vigil-cluster-e2e.XXXXXX")
 D=$WORK/cp
-OP_PID= AGENT_PID=
+OP_PID= AGENT_PID= REC_PID=
 PODS=()  # "ns pod id"
 
 ok() { PASS=$((PASS + 1)); printf 'PASS: %s\n' "$*"; }
@@ -29,7 +30,8 @@ summary() { printf '%d passed, %d failed\n' "$PASS" "$FAIL"; }
 cleanup() {
   local rc=$? p
   [[ -n "$AGENT_PID" ]] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
-  [[ -n "$OP_PID" ]] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
+  [[ -n "$OP_PID" ]] && kill -CONT "$OP_PID" 2>/dev/null && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
+  [[ -n "$REC_PID" ]] && kill "$REC_PID" 2>/dev/null && wait "$REC_PID" 2>/dev/null
   for p in "${PODS[@]}"; do
     # shellcheck disable=SC2086
     "$SIM" delete $p >/dev/null 2>&1
@@ -59,6 +61,7 @@ eventually() {
 ((EUID == 0)) || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
 [[ -x "$OPERATOR" ]] || abort "no operator binary at $OPERATOR (make build)"
 [[ -x "$AGENT" ]] || abort "no agent binary at $AGENT (make build)"
+[[ -x "$RECORDER" ]] || abort "no HTTP recorder at $RECORDER (make build)"
 command -v script >/dev/null || abort "script(1) missing: run scripts/install-deps.sh"
 "$CP" start "$D" >"$WORK/controlplane.log" 2>&1 || { tail -n 30 "$WORK/controlplane.log"; abort "control plane start"; }
 ok "control plane started"
@@ -90,7 +93,8 @@ start_operator() {
 }
 start_operator
 "$AGENT" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --health-addr 127.0.0.1:0 \
-  --report-seconds 1 --output-file "$WORK/alerts.jsonl" >"$WORK/agent.out" 2>"$WORK/agent.log" &
+  --report-seconds 1 --output-file "$WORK/alerts.jsonl" --spool-dir "$WORK/spool" \
+  >"$WORK/agent.out" 2>"$WORK/agent.log" &
 AGENT_PID=$!
 
 # ---- samples: accepted, and the syscall ones programmed on this node
@@ -163,6 +167,23 @@ restored() { local g; g=$(agent_gen); echo "agent bundle generation $g"; [[ "$g"
 eventually 20 "the operator restores the bundle and the agent runs it" restored
 eventually 10 "shell-in-container programmed again" programmed vigil-system shell-in-container
 
+# ---- a webhook AlertSink: a real HTTP server on loopback records what the agent delivers
+"$RECORDER" --out "$WORK/webhook.jsonl" --port-file "$WORK/webhook.port" --path /alerts \
+  >"$WORK/recorder.log" 2>&1 &
+REC_PID=$!
+for _ in $(seq 50); do [[ -s "$WORK/webhook.port" ]] && break; sleep 0.1; done
+K apply -f - >/dev/null <<YAML
+apiVersion: vigil.dev/v1alpha1
+kind: AlertSink
+metadata: {name: e2e-webhook, namespace: vigil-system}
+spec:
+  type: webhook
+  webhook: {url: "http://127.0.0.1:$(cat "$WORK/webhook.port")/alerts", format: falco}
+  filter: {rules: [shell-*]}
+YAML
+sink_loaded() { grep -q "Delivering to 4 AlertSink" "$WORK/agent.log"; }
+eventually 15 "the agent loads the webhook AlertSink from the bundle" sink_loaded
+
 # ---- the story: a shell with a terminal in a container of a pod
 id_web=$("$SIM" create shop web-1 "$NODE" docker.io/library/nginx:1.25) || abort "simulated pod"
 PODS+=("shop web-1 $id_web")
@@ -187,6 +208,17 @@ column_shows() { K get securityrules -n vigil-system shell-in-container --no-hea
 eventually 5 "kubectl get securityrules shows NODES 1/1 and ALERTS > 0" column_shows
 node_alerts() { local n; n=$(jp nodeagent "" "$NODE" '{.status.alerts}'); [[ -n "$n" && "$n" -ge 1 ]]; }
 eventually 5 "kubectl get nodeagents shows the node's alerts" node_alerts
+
+webhook_got() { grep -q 'Shell in container.*pod=web-1 ns=shop' "$WORK/webhook.jsonl" 2>/dev/null; }
+eventually 10 "the webhook AlertSink received the shell-in-container alert (Falco JSON)" webhook_got
+delivered() {
+  local d r
+  d=$(jp alertsink vigil-system e2e-webhook '{.status.delivered}')
+  r=$(jp alertsink vigil-system e2e-webhook '{.status.conditions[?(@.type=="Ready")].status}')
+  echo "delivered=$d Ready=$r"
+  [[ -n "$d" && "$d" -ge 1 && "$r" == True ]]
+}
+eventually 15 "the AlertSink's status shows delivered rising and Ready=True" delivered
 
 # ---- namespace scoping: a team-a rule sees team-a's pod only
 K create namespace team-b >/dev/null 2>&1
