@@ -337,26 +337,33 @@ int run_agent(const AgentConfig& config) {
     auto started = http::HttpServer::start(
         sopts,
         {http::route("GET", "/healthz", healthz), http::route("GET", "/readyz", readyz),
-         http::route("GET", "/metrics", [cap, w, cs, &pods, &reporter](const http::Request&) {
-           http::Response r;
-           r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-           r.body = render_metrics(*cap, *w);
-           if (cs) {
-             ClusterMetrics m;
-             m.bundle_generation = cs->generation();
-             m.bundle_refused = cs->refused();
-             const auto rs = reporter->stats();
-             m.report_writes = rs.writes;
-             m.report_failures = rs.failures;
-             const auto ps = pods->stats();
-             m.pods = ps.pods;
-             m.pod_containers = ps.containers;
-             m.pod_parse_errors = ps.parse_errors;
-             m.pod_lookup_misses = ps.lookup_misses;
-             r.body += render_cluster_metrics(m);
-           }
-           return r;
-         })});
+         http::route("GET", "/metrics",
+                     [cap, w, cs, &pods, &reporter, disp = dispatcher.get()](const http::Request&) {
+                       http::Response r;
+                       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                       r.body = render_metrics(*cap, *w);
+                       if (cs) {
+                         ClusterMetrics m;
+                         m.bundle_generation = cs->generation();
+                         m.bundle_refused = cs->refused();
+                         const auto rs = reporter->stats();
+                         m.report_writes = rs.writes;
+                         m.report_failures = rs.failures;
+                         const auto ps = pods->stats();
+                         m.pods = ps.pods;
+                         m.pod_containers = ps.containers;
+                         m.pod_parse_errors = ps.parse_errors;
+                         m.pod_lookup_misses = ps.lookup_misses;
+                         if (disp) {
+                           for (const auto& d : disp->stats()) {
+                             m.sinks.push_back(ClusterMetrics::Sink{
+                                 d.ns + "/" + d.name, d.delivered, d.failed, d.queued, d.dropped});
+                           }
+                         }
+                         r.body += render_cluster_metrics(m);
+                       }
+                       return r;
+                     })});
     if (!started.ok()) {
       std::fprintf(stderr, "vigil-agent: starting the health server on %s:%u failed: %s\n",
                    config.health_address.c_str(), config.health_port, started.error().c_str());

@@ -109,6 +109,25 @@ std::string render_cluster_metrics(const ClusterMetrics& m) {
   one("vigil_agent_pod_lookup_misses_total", "counter",
       "Container lookups that found no pod (not yet known, or not a pod's container).",
       m.pod_lookup_misses);
+  header(out, "vigil_agent_sink_delivered_total", "counter", "Alerts delivered, per AlertSink.");
+  for (const auto& k : m.sinks)
+    fmt::format_to(it, "vigil_agent_sink_delivered_total{{sink=\"{}\"}} {}\n", label(k.name),
+                   k.delivered);
+  header(out, "vigil_agent_sink_failed_total", "counter",
+         "Failed delivery attempts (retried), per AlertSink.");
+  for (const auto& k : m.sinks)
+    fmt::format_to(it, "vigil_agent_sink_failed_total{{sink=\"{}\"}} {}\n", label(k.name),
+                   k.failed);
+  header(out, "vigil_agent_sink_dropped_total", "counter",
+         "Alerts given up, per AlertSink and reason (queue_full, retries_exhausted, rejected, "
+         "sink_removed, shutdown).");
+  for (const auto& k : m.sinks)
+    for (const auto& [reason, n] : k.dropped)
+      fmt::format_to(it, "vigil_agent_sink_dropped_total{{sink=\"{}\",reason=\"{}\"}} {}\n",
+                     label(k.name), label(reason), n);
+  header(out, "vigil_agent_sink_queued", "gauge", "Alerts waiting or in flight, per AlertSink.");
+  for (const auto& k : m.sinks)
+    fmt::format_to(it, "vigil_agent_sink_queued{{sink=\"{}\"}} {}\n", label(k.name), k.queued);
   return out;
 }
 

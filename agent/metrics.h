@@ -3,7 +3,9 @@
 // The agent's /metrics in the Prometheus text format.
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace vigil::agent {
 
@@ -22,6 +24,15 @@ struct ClusterMetrics {
   uint64_t pod_containers = 0;     // container ids resolvable to a pod
   uint64_t pod_parse_errors = 0;   // pod objects that did not parse
   uint64_t pod_lookup_misses = 0;  // containers looked up with no pod (yet)
+  // Per AlertSink ("ns/name"): delivered, failed attempts, queued, and dropped by reason.
+  struct Sink {
+    std::string name;
+    uint64_t delivered = 0;
+    uint64_t failed = 0;
+    uint64_t queued = 0;
+    std::map<std::string, uint64_t> dropped;
+  };
+  std::vector<Sink> sinks;
 };
 std::string render_cluster_metrics(const ClusterMetrics& m);
 

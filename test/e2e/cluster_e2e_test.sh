@@ -92,10 +92,13 @@ start_operator() {
   OP_PID=$!
 }
 start_operator
-"$AGENT" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --health-addr 127.0.0.1:0 \
-  --report-seconds 1 --output-file "$WORK/alerts.jsonl" --spool-dir "$WORK/spool" \
-  >"$WORK/agent.out" 2>"$WORK/agent.log" &
-AGENT_PID=$!
+start_agent() {
+  "$AGENT" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --health-addr 127.0.0.1:0 \
+    --report-seconds 1 --output-file "$WORK/alerts.jsonl" --spool-dir "$WORK/spool" \
+    >>"$WORK/agent.out" 2>>"$WORK/agent.log" &
+  AGENT_PID=$!
+}
+start_agent
 
 # ---- samples: accepted, and the syscall ones programmed on this node
 K create namespace team-a >/dev/null 2>&1
@@ -172,7 +175,7 @@ eventually 10 "shell-in-container programmed again" programmed vigil-system shel
   >"$WORK/recorder.log" 2>&1 &
 REC_PID=$!
 for _ in $(seq 50); do [[ -s "$WORK/webhook.port" ]] && break; sleep 0.1; done
-K apply -f - >/dev/null <<YAML
+K apply -f - >"$WORK/sink-apply.log" 2>&1 <<YAML || { cat "$WORK/sink-apply.log"; bad "webhook AlertSink applied"; }
 apiVersion: vigil.dev/v1alpha1
 kind: AlertSink
 metadata: {name: e2e-webhook, namespace: vigil-system}
@@ -180,6 +183,7 @@ spec:
   type: webhook
   webhook: {url: "http://127.0.0.1:$(cat "$WORK/webhook.port")/alerts", format: falco}
   filter: {rules: [shell-*]}
+  delivery: {retries: 20, backoff: {initialSeconds: 1, maxSeconds: 2}}
 YAML
 sink_loaded() { grep -q "Delivering to 4 AlertSink" "$WORK/agent.log"; }
 eventually 15 "the agent loads the webhook AlertSink from the bundle" sink_loaded
@@ -219,6 +223,12 @@ delivered() {
   [[ -n "$d" && "$d" -ge 1 && "$r" == True ]]
 }
 eventually 15 "the AlertSink's status shows delivered rising and Ready=True" delivered
+metrics_port=$(grep -o 'health and metrics on http://127.0.0.1:[0-9]*' "$WORK/agent.log" | tail -1 | sed 's/.*://')
+sink_metrics() {
+  curl -fsS "http://127.0.0.1:$metrics_port/metrics" |
+    grep -E '^vigil_agent_sink_delivered_total\{sink="vigil-system/e2e-webhook"\} [1-9]'
+}
+eventually 5 "the agent's /metrics counts the sink's deliveries" sink_metrics
 
 # ---- namespace scoping: a team-a rule sees team-a's pod only
 K create namespace team-b >/dev/null 2>&1
@@ -301,6 +311,32 @@ eventually 10 "and detects" alert_for while-down 'vigil-marker-four'
 count_rose() { local n; n=$(alerts_total vigil-system while-down); echo "alerts.total=$n"; [[ -n "$n" && "$n" -ge 2 ]]; }
 eventually 15 "and its ALERTS count rises" count_rose
 eventually 10 "the agent runs the published bundle again" in_step
+
+# ---- alerts queued for a sink that is down survive a crash of the agent (the spool)
+port=$(cat "$WORK/webhook.port")
+kill "$REC_PID"; wait "$REC_PID" 2>/dev/null
+"$RECORDER" --out "$WORK/down.jsonl" --port-file "$WORK/down.port" --port "$port" --path /alerts \
+  --status 503 >>"$WORK/recorder.log" 2>&1 &
+REC_PID=$!
+for _ in $(seq 50); do [[ -s "$WORK/down.port" ]] && break; sleep 0.1; done
+"$SIM" exec "$id_web" --tty "bash -c 'true vigil-marker-spooled'" >/dev/null 2>&1
+attempted() { grep -q vigil-marker-spooled "$WORK/down.jsonl" 2>/dev/null; }
+eventually 10 "the sink is down (503): the alert waits in the agent's queue" attempted
+kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+ok "agent killed (SIGKILL) with the alert queued"
+kill "$REC_PID"; wait "$REC_PID" 2>/dev/null
+"$RECORDER" --out "$WORK/webhook.jsonl" --port-file "$WORK/up.port" --port "$port" --path /alerts \
+  >>"$WORK/recorder.log" 2>&1 &
+REC_PID=$!
+start_agent
+spooled() { grep -q vigil-marker-spooled "$WORK/webhook.jsonl" 2>/dev/null; }
+eventually 20 "the restarted agent delivers the alert from its spool once the sink is back" spooled
+# Every alert once: as many deliveries as the agent raised alerts (the agent's own file output).
+sleep 1
+n=$(grep -c vigil-marker-spooled "$WORK/webhook.jsonl")
+raised=$(grep -c vigil-marker-spooled "$WORK/alerts.jsonl")
+((n == raised && n > 0)) && ok "each of the $raised alerts delivered exactly once" || bad "$raised alerts raised, $n delivered"
+eventually 15 "the restarted agent is Ready" agent_ready
 
 # ---- the agent stops: its last report takes the node out of the count
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; rc=$?; AGENT_PID=

@@ -3,6 +3,7 @@
 // ({"method", "path", "content_type", "body"}), so a script can check what a sink delivered.
 //
 // Usage: vigil-test-http-recorder --out FILE --port-file FILE [--path P]... [--status N]
+//        [--port N]   (default: a free port)
 // Listens on 127.0.0.1, on a free port written to --port-file once it serves; runs until
 // SIGTERM or SIGINT.
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   std::string out_path, port_file;
   std::vector<std::string> paths;
   int status = 200;
+  int port = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) {
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
       paths.push_back(v);
     } else if (a == "--status") {
       status = std::atoi(v.c_str());
+    } else if (a == "--port") {
+      port = std::atoi(v.c_str());
     } else {
       std::fprintf(stderr, "http-recorder: unknown option %s\n", a.c_str());
       return 2;
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
   if (out_path.empty() || port_file.empty()) {
     std::fputs(
         "usage: vigil-test-http-recorder --out FILE --port-file FILE [--path P]... "
-        "[--status N]\n",
+        "[--status N] [--port N]\n",
         stderr);
     return 2;
   }
@@ -85,6 +89,7 @@ int main(int argc, char** argv) {
   }
   vigil::http::ServerOptions options;
   options.name = "recorder";
+  options.port = static_cast<uint16_t>(port);  // 0: a free one
   auto server = vigil::http::HttpServer::start(options, routes);
   if (!server.ok()) {
     std::fprintf(stderr, "http-recorder: %s\n", server.error().c_str());
