@@ -10,11 +10,10 @@
 #include <mutex>
 #include <random>
 #include <thread>
-#include <unordered_map>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/alerts/delivery_limits.h"
 #include "common/alerts/http_transport.h"
 
 namespace vigil::alerts {
@@ -23,12 +22,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr const char* kSuppressedRule = "Vigil internal: alerts suppressed";
-constexpr const char* kDroppedRule = "Vigil internal: alerts dropped";
-constexpr size_t kMaxDedupKeys = 10000;  // further keys are delivered without deduplication
 constexpr int64_t kMaxRetryAfterSeconds = 3600;
 constexpr size_t kLocalBatch = 256;  // stdout and file sinks
-constexpr size_t kRulesInSummary = 10;
 
 spdlog::logger& logger() {
   static const std::shared_ptr<spdlog::logger> instance = [] {
@@ -49,20 +44,6 @@ struct Item {
   uint64_t seq = 0;  // in the spool; 0 when not spooled
   Clock::time_point queued_at;
 };
-
-// "A: 3, B: 2" (the largest counts first, at most kRulesInSummary).
-std::string rule_counts(const std::map<std::string, uint64_t>& counts) {
-  std::vector<std::pair<std::string, uint64_t>> v(counts.begin(), counts.end());
-  std::stable_sort(v.begin(), v.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
-  std::string out;
-  for (size_t i = 0; i < v.size() && i < kRulesInSummary; ++i) {
-    if (!out.empty()) out += ", ";
-    out += fmt::format("{}: {}", v[i].first, v[i].second);
-  }
-  if (v.size() > kRulesInSummary) out += ", …";
-  return out;
-}
 
 enum class Outcome { kDelivered, kRetry, kRejected };
 
@@ -92,7 +73,7 @@ class SinkWorker {
   SinkWorker(std::shared_ptr<const SinkTarget> target, const DispatcherOptions& options,
              std::string hostname, std::unique_ptr<Spool> spool)
       : options_(options),
-        hostname_(std::move(hostname)),
+        limits_(std::move(hostname), target->ns, target->name, options.time_scale),
         rng_(std::random_device{}()),
         spool_(std::move(spool)) {
     target_ = std::move(target);
@@ -126,8 +107,7 @@ class SinkWorker {
       std::lock_guard lock(mu_);
       if (target->generation != target_->generation) {
         target_changed_ = true;
-        dedup_.clear();
-        dedup_order_.clear();  // repeats already counted stay in stats
+        limits_.reset_dedup();  // repeats already counted stay in stats
         stats_.generation = target->generation;
       }
       target_ = std::move(target);
@@ -181,40 +161,16 @@ class SinkWorker {
       ++stats_.dropped[retire_deadline_ && !stopping_ ? "sink_removed" : "shutdown"];
       return false;
     }
-    const api::v1alpha1::Delivery& d = target_->delivery;
-    if (d.dedup_window_seconds > 0) {
-      std::string key = alert.rule;
-      key.push_back('\x1f');
-      key += alert.message;
-      auto it = dedup_.find(key);
-      if (it != dedup_.end() && now < it->second.expires) {
-        ++it->second.repeats;
-        it->second.last = alert;
-        ++stats_.deduplicated;
-        return false;
-      }
-      if (it != dedup_.end()) {  // expired, its timer has not run yet
-        emit_repeat(it->second);
-        dedup_.erase(it);
-      }
-      if (dedup_.size() < kMaxDedupKeys) {
-        const auto expires = now + scaled(d.dedup_window_seconds);
-        dedup_.emplace(key, DedupEntry{expires, 0, {}});
-        dedup_order_.emplace_back(expires, std::move(key));
-      }
+    std::vector<Alert> notices;
+    const auto verdict = limits_.admit(alert, target_->delivery, now, notices);
+    for (const Alert& a : notices) enqueue(a, /*internal=*/true, Clock::now());
+    if (verdict == DeliveryLimits::Verdict::kRepeat) {
+      ++stats_.deduplicated;
+      return false;
     }
-    if (d.rate_limit && d.rate_limit->max_alerts > 0 && d.rate_limit->per_seconds > 0) {
-      if (now >= rate_window_end_) {
-        emit_rate_summary();
-        rate_window_end_ = now + scaled(d.rate_limit->per_seconds);
-        rate_count_ = 0;
-      }
-      if (++rate_count_ > static_cast<uint64_t>(d.rate_limit->max_alerts)) {
-        ++stats_.suppressed;
-        ++rate_suppressed_[alert.rule];
-        rate_priority_ = std::min(rate_priority_, alert.priority);
-        return false;
-      }
+    if (verdict == DeliveryLimits::Verdict::kSuppressed) {
+      ++stats_.suppressed;
+      return false;
     }
     return enqueue(alert, /*internal=*/false, now);
   }
@@ -224,9 +180,7 @@ class SinkWorker {
     // Summaries may exceed the bound: there are at most a few per interval.
     if (!internal && stats_.queued >= bound) {
       ++stats_.dropped["queue_full"];
-      ++queue_full_unreported_;
-      ++queue_full_rules_[alert.rule];
-      queue_full_priority_ = std::min(queue_full_priority_, alert.priority);
+      limits_.count_queue_full(alert);
       return false;
     }
     inbox_.push_back({alert, 0, now});
@@ -234,85 +188,21 @@ class SinkWorker {
     return true;
   }
 
-  Alert internal_alert(std::string rule, rules::Priority priority, std::string message) const {
-    Alert a;
-    a.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-    a.rule = std::move(rule);
-    a.priority = priority;
-    a.source = "internal";
-    a.hostname = hostname_;
-    a.message = std::move(message);
-    a.tags = {"vigil", "internal"};
-    a.output_fields.push_back({"vigil.sink", fmt::format("{}/{}", target_->ns, target_->name)});
-    return a;
-  }
-
-  struct DedupEntry {
-    Clock::time_point expires;
-    uint64_t repeats = 0;
-    Alert last;  // the latest repeat, delivered with the count when the window closes
-  };
-
-  void emit_repeat(DedupEntry& e) {
-    if (e.repeats == 0) return;
-    Alert a = std::move(e.last);
-    a.message += fmt::format(" (repeated {} times)", e.repeats);
-    a.output_fields.push_back({"vigil.repeat_count", static_cast<int64_t>(e.repeats)});
-    enqueue(a, /*internal=*/true, Clock::now());
-    e.repeats = 0;
-  }
-
-  void emit_rate_summary() {
-    if (rate_suppressed_.empty()) return;
-    uint64_t total = 0;
-    for (const auto& [rule, n] : rate_suppressed_) total += n;
-    Alert a = internal_alert(
-        kSuppressedRule, rate_priority_,
-        fmt::format("{} similar alerts suppressed for sink {}/{} (rule counts: {})", total,
-                    target_->ns, target_->name, rule_counts(rate_suppressed_)));
-    a.output_fields.push_back({"vigil.suppressed_count", static_cast<int64_t>(total)});
-    enqueue(a, /*internal=*/true, Clock::now());
-    rate_suppressed_.clear();
-    rate_priority_ = rules::Priority::kDebug;
-  }
-
+  // Queues the summary of the alerts dropped while the queue was full, if any.
   void emit_queue_full_summary() {
-    if (queue_full_unreported_ == 0) return;
-    Alert a = internal_alert(
-        kDroppedRule, queue_full_priority_,
-        fmt::format("{} alerts dropped (queue full) for sink {}/{} (rule counts: {})",
-                    queue_full_unreported_, target_->ns, target_->name,
-                    rule_counts(queue_full_rules_)));
-    a.output_fields.push_back(
-        {"vigil.dropped_count", static_cast<int64_t>(queue_full_unreported_)});
-    enqueue(a, /*internal=*/true, Clock::now());
-    queue_full_unreported_ = 0;
-    queue_full_rules_.clear();
-    queue_full_priority_ = rules::Priority::kDebug;
+    if (auto a = limits_.take_queue_full_summary()) enqueue(*a, /*internal=*/true, Clock::now());
   }
 
   // Closes due dedup windows and rate-limit intervals; returns the next time to look again.
   Clock::time_point process_timers(Clock::time_point now) {
-    while (!dedup_order_.empty() && dedup_order_.front().first <= now) {
-      auto it = dedup_.find(dedup_order_.front().second);
-      if (it != dedup_.end() && it->second.expires == dedup_order_.front().first) {
-        emit_repeat(it->second);
-        dedup_.erase(it);
-      }
-      dedup_order_.pop_front();
-    }
-    if (!rate_suppressed_.empty() && now >= rate_window_end_) emit_rate_summary();
-    Clock::time_point next = Clock::time_point::max();
-    if (!dedup_order_.empty()) next = dedup_order_.front().first;
-    if (!rate_suppressed_.empty()) next = std::min(next, rate_window_end_);
+    std::vector<Alert> notices;
+    const auto next = limits_.close_due(now, notices);
+    for (const Alert& a : notices) enqueue(a, /*internal=*/true, Clock::now());
     return next;
   }
 
   milliseconds scaled(int64_t seconds) const {
-    const double ms = static_cast<double>(seconds) * 1000.0 * options_.time_scale;
-    return milliseconds(std::max<int64_t>(1, static_cast<int64_t>(ms)));
+    return scaled_seconds(seconds, options_.time_scale);
   }
 
   // ------------------------------------------------------------------ delivery thread
@@ -553,7 +443,6 @@ class SinkWorker {
   }
 
   const DispatcherOptions options_;
-  const std::string hostname_;
 
   mutable std::mutex mu_;  // guards the fields down to the marker below
   std::condition_variable cv_;
@@ -564,15 +453,7 @@ class SinkWorker {
   bool stopping_ = false;
   bool exiting_ = false;
   std::optional<Clock::time_point> retire_deadline_;
-  std::unordered_map<std::string, DedupEntry> dedup_;
-  std::deque<std::pair<Clock::time_point, std::string>> dedup_order_;  // by expiry
-  Clock::time_point rate_window_end_{};
-  uint64_t rate_count_ = 0;
-  std::map<std::string, uint64_t> rate_suppressed_;
-  rules::Priority rate_priority_ = rules::Priority::kDebug;
-  uint64_t queue_full_unreported_ = 0;
-  std::map<std::string, uint64_t> queue_full_rules_;
-  rules::Priority queue_full_priority_ = rules::Priority::kDebug;
+  DeliveryLimits limits_;  // dedup windows, rate limit, queue-full tally
   // --- end of mu_-guarded fields; the rest belongs to the delivery thread.
 
   std::atomic<bool> cancel_{false};
@@ -717,9 +598,10 @@ void Dispatcher::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->publish(std::make_shared<Impl::RouteTable>());
-  std::vector<std::thread> joins;
   auto all = impl_->retiring;
   for (auto& [key, w] : impl_->active) all.push_back(w);
+  std::vector<std::thread> joins;
+  joins.reserve(all.size());
   for (auto& w : all) joins.emplace_back([w] { w->stop_and_join(); });
   for (auto& t : joins) t.join();
 }

@@ -76,9 +76,9 @@ class Dispatcher {
 
   // Swaps in a new set of sinks. A sink with the same namespace/name keeps its queue, counters
   // and spool; a changed generation applies the new target from the next attempt on (its retry
-  // count, circuit, dedup and rate-limit state restart). A sink no longer listed drains for
-  // removal_grace, then its remaining alerts are dropped ("sink_removed"). Not for the
-  // detection path: it opens spools and joins finished threads.
+  // count, circuit and dedup window restart; the rate-limit interval runs on). A sink no longer
+  // listed drains for removal_grace, then its remaining alerts are dropped ("sink_removed"). Not
+  // for the detection path: it opens spools and joins finished threads.
   void configure(std::vector<SinkTarget> sinks, std::string cluster_namespace);
 
   // Queues `alert` for every accepting sink. Never blocks on delivery or disk (a short mutex per

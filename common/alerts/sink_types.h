@@ -1,7 +1,8 @@
 #pragma once
 
-// The pieces of the sink types (sink_types.cc) that tests and tools reach directly; the rest of
-// Vigil goes through make_sink_target() in sink.h.
+// The pieces of the sink types that tests and tools reach directly; the rest of Vigil goes
+// through make_sink_target() in sink.h. HTTP encoders live in sink_types.cc, the local outputs
+// (stdout, file) in local_outputs.cc.
 
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ std::string alertmanager_alerts_url(std::string_view base);
 // Alertmanager's severity label (Falcosidekick's default mapping): critical, warning or
 // information.
 std::string_view alertmanager_severity(rules::Priority p);
+
+// Local outputs (local_outputs.cc).
 
 // stdout: Falco's JSON or output line per alert, one write(2) per batch to `fd` (standard output
 // unless a test passes a pipe).
