@@ -103,7 +103,7 @@ YAML
 OP_PID=$!
 # shellcheck disable=SC2086
 "$AGENT" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --namespace "$NS" \
-  --health-addr 127.0.0.1:0 --no-stdout ${AGENT_ARGS:-} >"$WORK/agent.log" 2>&1 &
+  --health-addr 127.0.0.1:0 --no-stdout --spool-dir "$WORK/spool" ${AGENT_ARGS:-} >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
 if ((SIMS > 0)); then
   # shellcheck disable=SC2086
