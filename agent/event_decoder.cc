@@ -459,7 +459,9 @@ void EventDecoder::refresh_clock(uint64_t boot_ns) {
   clock_read_at_ = boot_ns;
 }
 
-const fields::SyscallEvent* EventDecoder::decode(const void* data, size_t size) {
+// Flattened, like decode_args(): per record, only the calls into the process table, the cgroup
+// resolver and Record::parse remain.
+[[gnu::flatten]] const fields::SyscallEvent* EventDecoder::decode(const void* data, size_t size) {
   processes_.finish_event();
   ++stats_.records;
   const RecordError err = record_.parse(data, size);
@@ -883,7 +885,8 @@ void EventDecoder::fill_open_fd(std::string_view raw_path, std::string_view reso
 // Arguments, per record type (libsinsp's exit-event parameters)
 // =============================================================================================
 
-void EventDecoder::decode_args() {
+// Flattened: the argument helpers are small and called from every case.
+[[gnu::flatten]] void EventDecoder::decode_args() {
   const vg_event& h = record_.header();
   const __u64* a = h.args;
   const std::string_view cwd = event_.proc->cwd;

@@ -159,6 +159,16 @@ int syscall_type_id(std::string_view name) {
   return *it;
 }
 
+constexpr bool open_types_agree() {
+  for (const TypeEntry& e : kTypes) {
+    if (is_open_type(e.type) != ((e.flags & kTypeOpen) != 0)) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(open_types_agree(), "is_open_type() and the kTypeOpen flags disagree");
+
 uint32_t syscall_type_flags(SyscallType t) {
   const auto id = static_cast<size_t>(t);
   return id < kTypes.size() ? kTypes[id].flags : kTypeNone;

@@ -164,6 +164,11 @@ enum SyscallTypeFlags : uint32_t {
   kTypeNotSyscall = 1u << 5,  // procexit: syscall.type is unset
 };
 uint32_t syscall_type_flags(SyscallType t);
+// (syscall_type_flags(t) & kTypeOpen) != 0, inline for the evt.is_open_* fields.
+constexpr bool is_open_type(SyscallType t) {
+  return t == SyscallType::kOpen || t == SyscallType::kOpenat || t == SyscallType::kOpenat2 ||
+         t == SyscallType::kOpenByHandleAt;
+}
 
 // ---------------------------------------------------------------------------------------------
 // File descriptor types

@@ -249,7 +249,7 @@ constexpr int64_t kExecBits = S_IXUSR | S_IXGRP | S_IXOTH;
 
 // Open flags of an open-family event, or -1 when this is not one or flags are unknown.
 int64_t open_flags(const SyscallEvent& ev) {
-  if ((syscall_type_flags(ev.type) & kTypeOpen) == 0) {
+  if (!is_open_type(ev.type)) {
     return -1;
   }
   const SyscallArg* f = ev.arg("flags");

@@ -150,6 +150,42 @@ struct Check {
   bool num_member(int64_t a) const;
 };
 
+// Inline so that the engine's loop runs set lookups without a call.
+inline uint64_t StrSet::hash(std::string_view s) {
+  const size_t n = s.size();
+  const char* p = s.data();
+  uint64_t a = 0, b = 0;
+  if (n >= 8) {
+    a = check_detail::load64(p);
+    b = check_detail::load64(p + n - 8);
+  } else if (n >= 4) {
+    a = check_detail::load32(p);
+    b = check_detail::load32(p + n - 4);
+  } else if (n > 0) {
+    a = static_cast<uint8_t>(p[0]) | (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) |
+        (uint64_t{static_cast<uint8_t>(p[n - 1])} << 16);
+  }
+  uint64_t h = (n * 0x9E3779B97F4A7C15ull) ^ a;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= b + (h >> 32);
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 29);
+}
+
+inline bool StrSet::contains_slow(std::string_view s) const {
+  if (table_.empty()) {
+    for (std::string_view item : items_)
+      if (check_detail::same(item, s)) return true;
+    return false;
+  }
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash(s) & mask;; i = (i + 1) & mask) {
+    const uint32_t e = table_[i];
+    if (e == 0) return false;
+    if (check_detail::same(items_[e - 1], s)) return true;
+  }
+}
+
 // Exposed for tests.
 bool glob_match(std::string_view pattern, std::string_view text, bool case_insensitive);
 bool path_prefix_match(std::string_view prefix, std::string_view path);
