@@ -32,6 +32,13 @@ Usage:
   vigilctl sink list [-n NAMESPACE | -A] [--kubeconfig FILE]
       The AlertSinks with their type, Accepted, Ready, delivered, failed and dropped.
 
+  vigilctl audit-config --ca-file FILE [--service NAME] [-n NS] [--port N] [--url URL]
+                        [--client-cert FILE --client-key FILE | --token-file FILE]
+                        [--policy-only | --kubeconfig-only] [--out-dir DIR]
+      Render the API server's audit policy and the webhook kubeconfig that sends its audit
+      events to Vigil's operator, with the kube-apiserver flags and the kubeadm snippet.
+      See vigilctl audit-config --help (managed clusters too).
+
   vigilctl help | --help | -h
   vigilctl version
 
@@ -54,6 +61,7 @@ int main(int argc, char** argv) {
   if (cmd == "lint") return vigil::cli::run_lint(args);
   if (cmd == "test") return vigil::cli::run_test(args);
   if (cmd == "sink") return vigil::cli::run_sink(args);
+  if (cmd == "audit-config") return vigil::cli::run_audit_config(args);
   if (cmd == "version" || cmd == "--version") {
     std::puts("vigilctl 0.1.0 (rule engine compatible with Falco engine 0.57.0)");
     return 0;

@@ -65,12 +65,14 @@ std::string join_files(const std::vector<std::string>& files) {
   return s;
 }
 
-// Every SecurityRule document of the default rule files.
+// Every SecurityRule document of the default rule files for the syscall source (the k8s_audit
+// defaults have their own test, default_audit_rules_test.cc).
 std::vector<YAML::Node> default_rule_documents() {
   std::vector<YAML::Node> docs;
   for (const auto& f : default_rule_files()) {
     for (const auto& d : YAML::LoadAllFromFile(f)) {
-      if (d.IsMap() && d["kind"] && d["kind"].as<std::string>() == "SecurityRule") {
+      if (d.IsMap() && d["kind"] && d["kind"].as<std::string>() == "SecurityRule" &&
+          d["spec"]["source"].as<std::string>() == "syscall") {
         docs.push_back(d);
       }
     }
