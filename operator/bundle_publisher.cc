@@ -5,38 +5,13 @@
 
 #include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
+#include "common/k8s/client_config.h"
 
 namespace vigil::op {
 
 namespace {
 
 using Json = nlohmann::json;
-
-std::string base64(const std::string& in) {
-  static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += kChars[v >> 18];
-    out += kChars[(v >> 12) & 63];
-    out += kChars[(v >> 6) & 63];
-    out += kChars[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += kChars[v >> 18];
-    out += kChars[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += kChars[v >> 18];
-    out += kChars[(v >> 12) & 63];
-    out += kChars[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 Json labels() {
   return Json{{"app.kubernetes.io/name", "vigil"}, {"app.kubernetes.io/component", "bundle"}};
@@ -53,7 +28,7 @@ Result<bool> BundlePublisher::write_credentials(const std::string& json, const s
                    {"labels", labels()},
                    {"annotations", {{std::string(bundle::kHashAnnotation), hash}}}}},
                  {"type", "Opaque"},
-                 {"data", {{std::string(bundle::kCredentialsKey), base64(json)}}}};
+                 {"data", {{std::string(bundle::kCredentialsKey), k8s::base64_encode(json)}}}};
   auto current = client_.get(k8s::secrets(), ns_, bundle::kSecretName);
   if (!current.ok() && current.error_code() == k8s::kStatusNotFound) {
     auto created = client_.create(k8s::secrets(), ns_, secret.dump());

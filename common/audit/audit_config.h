@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/base/result.h"
+#include "common/k8s/client_config.h"
 
 namespace vigil::audit {
 
@@ -79,7 +80,7 @@ bool webhook_has_credentials(const WebhookOptions& options);
 // A DNS-1123 label (Service and namespace names): [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63.
 bool is_dns_label(std::string_view s);
 
-// Standard base64 with padding.
-std::string base64_encode(std::string_view data);
+// Standard base64 with padding (the one in common/k8s, beside base64_decode).
+using k8s::base64_encode;
 
 }  // namespace vigil::audit

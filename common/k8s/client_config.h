@@ -59,5 +59,7 @@ Result<ClientConfig> load_client_config(const std::optional<std::string>& kubeco
 
 // Decodes standard base64 (padding optional, whitespace ignored); nullopt on a bad character.
 std::optional<std::string> base64_decode(std::string_view text);
+// Standard base64 with padding (Secret data, kubeconfig *-data fields).
+std::string base64_encode(std::string_view data);
 
 }  // namespace vigil::k8s

@@ -2,30 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/k8s/client_config.h"
 #include "gtest/gtest.h"
 
 namespace vigil::agent {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string base64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 std::string configmap(const Json& sinks) {
   return Json{{"metadata", {{"name", "vigil-bundle"}}}, {"data", {{"sinks.json", sinks.dump()}}}}
@@ -34,7 +17,7 @@ std::string configmap(const Json& sinks) {
 
 std::string secret(const Json& creds) {
   return Json{{"metadata", {{"name", "vigil-bundle-credentials"}}},
-              {"data", {{"credentials.json", base64(creds.dump())}}}}
+              {"data", {{"credentials.json", k8s::base64_encode(creds.dump())}}}}
       .dump();
 }
 
