@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/audit/audit_config.h"
 
 namespace vigil::cli {
@@ -198,23 +199,9 @@ int run_audit_config(const std::vector<std::string>& args) {
   bool policy_only = false, kubeconfig_only = false;
   bool service_given = false;
 
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.starts_with("--") && a.find('=') != std::string::npos) {
-      inline_value = a.substr(a.find('=') + 1);
-      a = a.substr(0, a.find('='));
-    }
-    auto value = [&](std::string& out) -> bool {
-      if (inline_value) {
-        out = *inline_value;
-      } else if (i + 1 < args.size()) {
-        out = args[++i];
-      } else {
-        return false;
-      }
-      return !out.empty();
-    };
+  for (OptionCursor cursor(args); cursor.next();) {
+    const std::string a = cursor.name();
+    auto value = [&](std::string& out) { return cursor.value(out) && !out.empty(); };
     std::string v;
     if (a == "-h" || a == "--help" || a == "help") {
       std::fputs(kAuditConfigUsage, stdout);
@@ -268,7 +255,7 @@ int run_audit_config(const std::vector<std::string>& args) {
     } else if (a == "--out-dir" || a == "-o") {
       if (!value(out_dir)) return usage_error(a + " needs a directory");
     } else {
-      return usage_error("unknown argument '" + args[i] + "'");
+      return usage_error("unknown argument '" + cursor.arg() + "'");
     }
   }
   if (policy_only && kubeconfig_only)

@@ -20,6 +20,7 @@
 
 #include "cli/commands.h"
 #include "cli/manifests.h"
+#include "cli/options.h"
 #include "common/alerts/alert.h"
 #include "common/alerts/http_transport.h"
 #include "common/alerts/sink.h"
@@ -95,23 +96,9 @@ int fail(const std::string& message) {
 // Parses the arguments after "test" or "list". Returns 0 when done, else the exit status.
 int parse_options(const std::string& sub, const std::vector<std::string>& args, SinkOptions& o) {
   std::vector<std::string> positional;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.starts_with("--") && a.find('=') != std::string::npos) {
-      inline_value = a.substr(a.find('=') + 1);
-      a = a.substr(0, a.find('='));
-    }
-    auto value = [&](std::string& out) -> bool {
-      if (inline_value) {
-        out = *inline_value;
-      } else if (i + 1 < args.size()) {
-        out = args[++i];
-      } else {
-        return false;
-      }
-      return true;
-    };
+  for (OptionCursor cursor(args); cursor.next();) {
+    const std::string a = cursor.name();
+    auto value = [&](std::string& out) { return cursor.value(out); };
     std::string v;
     if (a == "-n" || a == "--namespace") {
       if (!value(o.ns) || o.ns.empty()) return usage_error(a + " needs a namespace");
@@ -147,7 +134,7 @@ int parse_options(const std::string& sub, const std::vector<std::string>& args, 
     } else if (sub == "test" && a == "--dry-run") {
       o.dry_run = true;
     } else if (a.size() > 1 && a[0] == '-') {
-      return usage_error("unknown option '" + args[i] + "' for sink " + sub);
+      return usage_error("unknown option '" + cursor.arg() + "' for sink " + sub);
     } else {
       positional.push_back(a);
     }
