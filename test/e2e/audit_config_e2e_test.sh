@@ -11,17 +11,15 @@
 set -uo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/e2e/lib.sh
+source "$ROOT/test/e2e/lib.sh"
 CP=$ROOT/scripts/controlplane.sh
 VIGILCTL=${VIGILCTL:-$ROOT/build/vigilctl}
-PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vigil-audit-config-e2e.XXXXXX")
 D=$WORK/cp
 LOG=$WORK/audit.log
 SRV_PID=
 
-ok() { PASS=$((PASS + 1)); printf 'PASS: %s\n' "$*"; }
-bad() { FAIL=$((FAIL + 1)); printf 'FAIL: %s\n' "$*"; }
-summary() { printf '%d passed, %d failed\n' "$PASS" "$FAIL"; }
 cleanup() {
   local rc=$?
   if [[ -n "$SRV_PID" ]]; then kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; fi
@@ -30,7 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'bad "interrupted"; summary; exit 130' INT TERM
-abort() { bad "$*"; summary; exit 1; }
 
 [[ -x "$VIGILCTL" ]] || abort "no vigilctl binary at $VIGILCTL (make build)"
 command -v python3 >/dev/null || abort "python3 is needed to read the audit log"

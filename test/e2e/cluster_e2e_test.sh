@@ -12,21 +12,19 @@
 set -uo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/e2e/lib.sh
+source "$ROOT/test/e2e/lib.sh"
 CP=$ROOT/scripts/controlplane.sh
 SIM=$ROOT/scripts/simulate-pod.sh
 OPERATOR=${VIGIL_OPERATOR:-$ROOT/build/vigil-operator}
 AGENT=${VIGIL_AGENT:-$ROOT/build/vigil-agent}
 RECORDER=${VIGIL_HTTP_RECORDER:-$ROOT/build/vigil-test-http-recorder}
 NODE=vigil-e2e-$(hostname | tr -c 'a-z0-9\n' '-' | cut -c1-30)-$$
-PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vigil-cluster-e2e.XXXXXX")
 D=$WORK/cp
 OP_PID= AGENT_PID= REC_PID=
 PODS=()  # "ns pod id"
 
-ok() { PASS=$((PASS + 1)); printf 'PASS: %s\n' "$*"; }
-bad() { FAIL=$((FAIL + 1)); printf 'FAIL: %s\n' "$*"; }
-summary() { printf '%d passed, %d failed\n' "$PASS" "$FAIL"; }
 cleanup() {
   local rc=$? p
   [[ -n "$AGENT_PID" ]] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
@@ -41,22 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'bad "interrupted"; summary; exit 130' INT TERM
-abort() { bad "$*"; summary; exit 1; }
 
-# eventually TIMEOUT DESC CMD...: retries CMD until it succeeds or TIMEOUT seconds pass.
-eventually() {
-  local timeout=$1 desc=$2 start=$SECONDS out
-  shift 2
-  while true; do
-    if out=$("$@" 2>&1); then ok "$desc ($((SECONDS - start))s)"; return 0; fi
-    if ((SECONDS - start >= timeout)); then
-      bad "$desc (not within ${timeout}s)"
-      printf '%s\n' "$out" | tail -n 15 | sed 's/^/    /'
-      return 1
-    fi
-    sleep 0.3
-  done
-}
 
 ((EUID == 0)) || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
 [[ -x "$OPERATOR" ]] || abort "no operator binary at $OPERATOR (make build)"

@@ -7,17 +7,15 @@
 set -uo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/e2e/lib.sh
+source "$ROOT/test/e2e/lib.sh"
 CP=$ROOT/scripts/controlplane.sh
 OPERATOR=${VIGIL_OPERATOR:-$ROOT/build/vigil-operator}
-PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vigil-op-e2e.XXXXXX")
 D=$WORK/cp
 OP_PIDS=()
 HB_PIDS=()  # fake node agents' heartbeat loops
 
-ok() { PASS=$((PASS + 1)); printf 'PASS: %s\n' "$*"; }
-bad() { FAIL=$((FAIL + 1)); printf 'FAIL: %s\n' "$*"; }
-summary() { printf '%d passed, %d failed\n' "$PASS" "$FAIL"; }
 cleanup() {
   local rc=$?
   for p in "${HB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -28,22 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'bad "interrupted"; summary; exit 130' INT TERM
-abort() { bad "$*"; summary; exit 1; }
 
-# eventually TIMEOUT DESC CMD...: retries CMD until it succeeds or TIMEOUT seconds pass.
-eventually() {
-  local timeout=$1 desc=$2 start=$SECONDS out
-  shift 2
-  while true; do
-    if out=$("$@" 2>&1); then ok "$desc ($((SECONDS - start))s)"; return 0; fi
-    if ((SECONDS - start >= timeout)); then
-      bad "$desc (not within ${timeout}s)"
-      printf '%s\n' "$out" | tail -n 15 | sed 's/^/    /'
-      return 1
-    fi
-    sleep 0.3
-  done
-}
 
 [[ -x "$OPERATOR" ]] || abort "no operator binary at $OPERATOR (make build)"
 "$CP" start "$D" >"$WORK/controlplane.log" 2>&1 || { tail -n 30 "$WORK/controlplane.log"; abort "control plane start"; }

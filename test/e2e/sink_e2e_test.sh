@@ -7,17 +7,15 @@
 set -uo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/e2e/lib.sh
+source "$ROOT/test/e2e/lib.sh"
 CP=$ROOT/scripts/controlplane.sh
 VIGILCTL=${VIGILCTL:-$ROOT/build/vigilctl}
 RECORDER=${VIGIL_HTTP_RECORDER:-$ROOT/build/vigil-test-http-recorder}
-PASS=0 FAIL=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vigil-sink-e2e.XXXXXX")
 D=$WORK/cp
 REC_PID=
 
-ok() { PASS=$((PASS + 1)); printf 'PASS: %s\n' "$*"; }
-bad() { FAIL=$((FAIL + 1)); printf 'FAIL: %s\n' "$*"; }
-summary() { printf '%d passed, %d failed\n' "$PASS" "$FAIL"; }
 cleanup() {
   local rc=$?
   if [[ -n "$REC_PID" ]]; then kill "$REC_PID" 2>/dev/null; wait "$REC_PID" 2>/dev/null; fi
@@ -26,7 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'bad "interrupted"; summary; exit 130' INT TERM
-abort() { bad "$*"; summary; exit 1; }
 
 # check DESC EXPECTED_STATUS PATTERN CMD...: runs CMD once; passes when it exits with
 # EXPECTED_STATUS and its output (stdout and stderr) matches the extended regex PATTERN.
