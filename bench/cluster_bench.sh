@@ -99,7 +99,7 @@ YAML
 
 # shellcheck disable=SC2086
 "$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace "$NS" --identity bench \
-  --health-addr 127.0.0.1:0 ${OPERATOR_ARGS:-} >"$WORK/operator.log" 2>&1 &
+  --health-addr 127.0.0.1:0 --audit-addr 127.0.0.1:0 ${OPERATOR_ARGS:-} >"$WORK/operator.log" 2>&1 &
 OP_PID=$!
 # shellcheck disable=SC2086
 "$AGENT" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --namespace "$NS" \

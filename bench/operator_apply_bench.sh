@@ -31,7 +31,7 @@ K() { "$KUBECTL" --kubeconfig="$KUBECONFIG" --request-timeout=60s "$@"; }
 K apply -f "$ROOT/crds/" >/dev/null && K wait --for=condition=Established crd --all --timeout=60s >/dev/null
 
 "$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace vigil-system --identity bench \
-  --health-addr 127.0.0.1:0 >"$WORK/operator.log" 2>&1 &
+  --health-addr 127.0.0.1:0 --audit-addr 127.0.0.1:0 >"$WORK/operator.log" 2>&1 &
 OP_PID=$!
 sleep 1
 

@@ -42,6 +42,25 @@ Usage: vigil-operator [flags]
                          write a change that only moves a rule's alert counters (or a sink's
                          delivery counters) at most once per N seconds per object (default 10);
                          condition and node changes are written at once
+
+Audit webhook receiver (kube-apiserver's audit events, evaluated with the k8s_audit rules):
+  --audit-addr H:P       where to receive them over HTTPS at /k8s-audit and /k8s_audit
+                         (default 0.0.0.0:8443; port 0 picks a free one; "off" disables)
+  --audit-tls-secret NAME
+                         Secret with the receiver's certificate (default vigil-audit-tls).
+                         Created with a generated CA, serving and client certificates and a
+                         token when absent; a Secret you made (tls.crt, tls.key, optional
+                         ca.crt and client-ca.crt) is used as it is
+  --audit-service NAME   the operator's Service, named in the certificate and the webhook URL
+                         (default vigil-operator)
+  --audit-service-port N the Service's port (default 443)
+  --audit-tls-name NAME  one more DNS name or IP address for the certificate (repeatable)
+  --audit-plain-http     serve plain HTTP (only behind a TLS-terminating proxy)
+  --audit-allow-unauthenticated
+                         accept requests without a client certificate or token (tests only)
+  --audit-max-body-bytes N
+                         larger requests get 413 (default 16777216)
+  --cluster-name NAME    reported as ka.cluster.name
   --log-level LEVEL      trace, debug, info, warn, error (default info)
   --help
 )";
@@ -66,6 +85,8 @@ int main(int argc, char** argv) {
     if (eq != std::string::npos) {
       v = a.substr(eq + 1);
       a = a.substr(0, eq);
+    } else if (a == "--audit-plain-http" || a == "--audit-allow-unauthenticated") {
+      // switches: no value
     } else if (a != "--help" && a != "-h") {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "vigil-operator: %s needs a value\n", a.c_str());
@@ -118,6 +139,47 @@ int main(int argc, char** argv) {
         return 2;
       }
       config.status_qps = qps;
+    } else if (a == "--audit-addr") {
+      if (v == "off") {
+        config.audit_enabled = false;
+        continue;
+      }
+      auto colon = v.rfind(':');
+      char* end = nullptr;
+      const long port =
+          colon == std::string::npos ? -1 : std::strtol(v.c_str() + colon + 1, &end, 10);
+      if (colon == std::string::npos || port < 0 || port > 65535 || *end != '\0') {
+        std::fprintf(stderr, "vigil-operator: --audit-addr takes HOST:PORT or off\n");
+        return 2;
+      }
+      config.audit_address = v.substr(0, colon);
+      config.audit_port = static_cast<uint16_t>(port);
+    } else if (a == "--audit-tls-secret") {
+      config.audit_tls_secret = v;
+    } else if (a == "--audit-service") {
+      config.audit_service = v;
+    } else if (a == "--audit-service-port") {
+      config.audit_service_port = std::atoi(v.c_str());
+      if (config.audit_service_port < 1 || config.audit_service_port > 65535) {
+        std::fprintf(stderr, "vigil-operator: --audit-service-port takes a port number\n");
+        return 2;
+      }
+    } else if (a == "--audit-tls-name") {
+      config.audit_tls_names.push_back(v);
+    } else if (a == "--audit-plain-http") {
+      config.audit_tls = false;
+    } else if (a == "--audit-allow-unauthenticated") {
+      config.audit_allow_unauthenticated = true;
+    } else if (a == "--audit-max-body-bytes") {
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 4096 || n > (1LL << 30)) {
+        std::fprintf(stderr, "vigil-operator: --audit-max-body-bytes takes 4096 to 1073741824\n");
+        return 2;
+      }
+      config.audit_max_body = static_cast<size_t>(n);
+    } else if (a == "--cluster-name") {
+      config.cluster_name = v;
     } else if (a == "--log-level") {
       level = v;
     } else {

@@ -1,5 +1,7 @@
 #include "operator/operator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
@@ -9,7 +11,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/alerts/dispatcher.h"
 #include "common/api/v1alpha1/types.h"
+#include "common/audit/audit_config.h"
 #include "common/base/bounded_json.h"
 #include "common/bundle/bundle.h"
 #include "common/http/server.h"
@@ -17,6 +21,9 @@
 #include "common/k8s/leader_elector.h"
 #include "common/k8s/resource.h"
 #include "common/k8s/watcher.h"
+#include "operator/audit/audit_receiver.h"
+#include "operator/audit/audit_tls.h"
+#include "operator/audit/receiver_report.h"
 #include "operator/bundle_publisher.h"
 #include "operator/controllers/alert_sink_controller.h"
 #include "operator/controllers/node_status.h"
@@ -193,6 +200,41 @@ bool load_bundle_history(k8s::Client& client, const std::string& ns, BundleHisto
   return true;
 }
 
+// What an admin needs on the API server's side, for everyone to read (no credentials): the
+// audit policy, the CA bundle and the URL. The kubeconfig with the client credential stays in
+// the TLS Secret. True when the ConfigMap holds `data` (written or already so).
+bool publish_audit_config(k8s::Client& client, const std::string& ns,
+                          const std::map<std::string, std::string>& data) {
+  constexpr const char* kName = "vigil-audit-config";
+  nlohmann::json cm{{"apiVersion", "v1"},
+                    {"kind", "ConfigMap"},
+                    {"metadata",
+                     {{"name", kName},
+                      {"namespace", ns},
+                      {"labels", {{"app.kubernetes.io/managed-by", "vigil-operator"}}}}},
+                    {"data", data}};
+  auto got = client.get(k8s::configmaps(), ns, kName);
+  if (got.ok()) {
+    const nlohmann::json cur = parse_bounded_json(*got);
+    if (cur.is_object() && cur.contains("data") && cur["data"] == cm["data"]) return true;
+    if (cur.is_object() && cur.contains("metadata") && cur["metadata"].is_object())
+      cm["metadata"]["resourceVersion"] = cur["metadata"].value("resourceVersion", std::string());
+    auto w = client.update(k8s::configmaps(), ns, kName, cm.dump());
+    if (!w.ok()) spdlog::warn("Cannot update ConfigMap {}/{}: {}", ns, kName, w.error());
+    return w.ok();
+  }
+  if (got.error_code() != k8s::kStatusNotFound) return false;
+  auto w = client.create(k8s::configmaps(), ns, cm.dump());
+  if (!w.ok()) spdlog::warn("Cannot create ConfigMap {}/{}: {}", ns, kName, w.error());
+  return w.ok();
+}
+
+std::string local_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "vigil-operator";
+  return buf;
+}
+
 }  // namespace
 
 Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
@@ -204,6 +246,80 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   k8s::Watcher sinks_watch(client, k8s::WatcherOptions{alert_sinks(), ""}, on_change);
   k8s::Watcher nodes_watch(client, k8s::WatcherOptions{node_agents(), ""},
                            [&](k8s::WatchEventType, const std::string&) { trigger.notify_soft(); });
+  k8s::WatcherOptions receivers_options{k8s::configmaps(), config.ns};
+  receivers_options.label_selector = std::string(kReceiverLabel) + "=true";
+  k8s::Watcher receivers_watch(
+      client, receivers_options,
+      [&](k8s::WatchEventType, const std::string&) { trigger.notify_soft(); });
+
+  // The audit webhook receiver: TLS material, the evaluator, its own sink dispatcher, and the
+  // report of what it did.
+  const std::string identity =
+      config.identity.empty() ? k8s::default_leader_identity() : config.identity;
+  const std::string hostname = local_hostname();
+  std::unique_ptr<alerts::Dispatcher> audit_dispatcher;
+  std::unique_ptr<AuditReceiver> receiver;
+  std::unique_ptr<http::HttpServer> audit_server;
+  std::unique_ptr<ReceiverReporter> reporter;
+  std::map<std::string, std::string> audit_config_data;
+  if (config.audit_enabled) {
+    AuditReceiverOptions ro;
+    ro.max_body_bytes = config.audit_max_body;
+    ro.cluster_name = config.cluster_name;
+    ro.hostname = hostname;
+    ro.allow_unauthenticated = config.audit_allow_unauthenticated;
+    http::ServerOptions so;
+    so.address = config.audit_address;
+    so.port = config.audit_port;
+    so.body_limit = config.audit_max_body;
+    so.read_timeout = std::chrono::milliseconds(25000);  // the API server gives up after 30 s
+    so.write_timeout = std::chrono::milliseconds(10000);
+    so.idle_timeout = std::chrono::milliseconds(90000);
+    so.threads = 2;
+    so.name = "audit";
+    audit::AuditPolicyOptions policy;
+    audit_config_data["audit-policy.yaml"] = audit::render_audit_policy(policy);
+    if (config.audit_tls) {
+      AuditTlsOptions to;
+      to.ns = config.ns;
+      to.secret_name = config.audit_tls_secret;
+      to.service = config.audit_service;
+      to.service_port = config.audit_service_port;
+      to.extra_names = config.audit_tls_names;
+      auto material = ensure_audit_tls(client, to);
+      if (!material.ok()) return Error{"audit receiver TLS: " + material.error()};
+      so.tls =
+          http::TlsOptions{material->cert_pem, material->key_pem, material->client_ca_pem, false};
+      if (!material->token.empty()) ro.tokens.push_back(material->token);
+      if (!material->ca_pem.empty()) audit_config_data["ca.crt"] = material->ca_pem;
+      audit::WebhookOptions w;
+      w.service = config.audit_service;
+      w.ns = config.ns;
+      w.port = config.audit_service_port;
+      audit_config_data["webhook-url"] = audit::webhook_url(w);
+      audit_config_data["credentials"] =
+          "Secret " + config.ns + "/" + config.audit_tls_secret +
+          " key webhook-kubeconfig.yaml holds the API server's --audit-webhook-config-file "
+          "(vigilctl audit-config --from-cluster writes it)";
+    }
+    audit_dispatcher =
+        std::make_unique<alerts::Dispatcher>(alerts::DispatcherOptions{.hostname = hostname});
+    receiver = std::make_unique<AuditReceiver>(std::move(ro), audit_dispatcher.get());
+    auto handler = [r = receiver.get()](const http::Request& req) { return r->handle(req); };
+    auto started = http::HttpServer::start(
+        so, {http::route("POST", std::string(audit::kAuditPath), handler),
+             http::route("POST", std::string(audit::kAuditPathAlt), handler)});
+    if (!started.ok()) return Error{"audit receiver: " + started.error()};
+    audit_server = std::move(started.value());
+    spdlog::info("Serving the audit webhook on {}://{}:{} at {} and {}",
+                 config.audit_tls ? "https" : "http", config.audit_address, audit_server->port(),
+                 audit::kAuditPath, audit::kAuditPathAlt);
+    reporter = std::make_unique<ReceiverReporter>(
+        client,
+        ReceiverReporter::Options{config.ns, identity, config.receiver_report_interval,
+                                  std::chrono::seconds(30)},
+        *receiver, [d = audit_dispatcher.get()] { return d->stats(); });
+  }
 
   auto server = http::HttpServer::start(
       http::ServerOptions{config.health_address, config.health_port, 4096, 16 << 10,
@@ -223,7 +339,9 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
                                            {}};
                    }),
        http::route("GET", "/metrics", [&](const http::Request&) {
-         return http::Response{200, "text/plain; version=0.0.4", metrics_text(metrics), {}};
+         std::string text = metrics_text(metrics);
+         if (receiver) text += receiver->metrics_text();
+         return http::Response{200, "text/plain; version=0.0.4", std::move(text), {}};
        })});
   if (!server.ok()) return Error{"health server: " + server.error()};
   spdlog::info("Serving health and metrics on {}:{}", config.health_address,
@@ -260,7 +378,11 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   rules_watch.start();
   sinks_watch.start();
   nodes_watch.start();
+  receivers_watch.start();
   if (elector) elector->start();
+  if (reporter) reporter->start();
+  std::string receiver_rules_hash, receiver_sinks_signature = "-";
+  bool audit_config_published = false;
 
   k8s::EventRecorder events(client, "vigil-operator");
   SecurityRuleController rule_controller(client, config.ns, &events);
@@ -283,7 +405,8 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   milliseconds next_wait = idle_wait;
   while (trigger.wait(config.debounce, next_wait, stop)) {
     next_wait = idle_wait;
-    if (!rules_watch.has_synced() || !sinks_watch.has_synced() || !nodes_watch.has_synced()) {
+    if (!rules_watch.has_synced() || !sinks_watch.has_synced() || !nodes_watch.has_synced() ||
+        !receivers_watch.has_synced()) {
       // Reconciling a partial view would write wrong statuses and drop rules from the bundle.
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       trigger.notify();
@@ -296,12 +419,34 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     }
     const auto now =
         std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    const NodeStatusIndex nodes(agent_cache.refresh(nodes_watch), now, config.node_stale);
+    std::vector<std::shared_ptr<const api::NodeAgent>> receivers;
+    for (const auto& [key, obj] : receivers_watch.snapshot()) {
+      auto r = parse_receiver_configmap(*obj.object);
+      if (r.ok()) receivers.push_back(std::make_shared<const api::NodeAgent>(std::move(*r)));
+    }
+    const NodeStatusIndex nodes(agent_cache.refresh(nodes_watch), now, config.node_stale,
+                                std::move(receivers));
     const auto clock = std::chrono::steady_clock::now();
     limiter.prune(clock);
     const StatusInputs inputs{&nodes, &bundle_history, &limiter, clock};
     auto rules = rule_controller.reconcile(objects_of(rules_watch), leader, now, inputs);
     auto sinks = sink_controller.reconcile(objects_of(sinks_watch), leader, now, inputs);
+    if (receiver) {
+      // Every replica evaluates audit events with the accepted rules and delivers to the
+      // accepted sinks; each is rebuilt only when it changes.
+      const std::string text = bundle::render_bundle(rules.bundle_rules, {}).rules;
+      const std::string hash = bundle::sha256_hex(text);
+      if (hash != receiver_rules_hash) {
+        if (auto set = compile_receiver_rules(text, config.ns)) {
+          receiver->set_rules(std::move(set));
+          receiver_rules_hash = hash;
+        }
+      }
+      if (sinks.targets_signature != receiver_sinks_signature) {
+        audit_dispatcher->configure(std::move(sinks.targets), config.ns);
+        receiver_sinks_signature = sinks.targets_signature;
+      }
+    }
     if (auto retry = limiter.take_retry_at()) {
       // Pending changes: come back when the budget allows them.
       next_wait =
@@ -319,6 +464,8 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     metrics.status_failures += rules.status_failures + sinks.status_failures;
     if (rules.status_failures + sinks.status_failures > 0) trigger.notify();  // retry soon
     if (!leader) continue;
+    if (!audit_config_published && !audit_config_data.empty())
+      audit_config_published = publish_audit_config(client, config.ns, audit_config_data);
     std::vector<BundleHistory::Published> in_bundle;
     in_bundle.reserve(rules.bundle_rules.size());
     for (const auto& r : rules.bundle_rules) in_bundle.push_back({r.ns, r.name, r.generation});
@@ -336,6 +483,12 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   }
 
   spdlog::info("Shutting down");
+  if (audit_server) audit_server->stop();
+  if (receiver) receiver->stop();  // evaluates what was accepted
+  if (audit_dispatcher) audit_dispatcher->flush(std::chrono::seconds(5));
+  if (reporter) reporter->stop();  // the last report, with the final counts
+  if (audit_dispatcher) audit_dispatcher->stop();
+  receivers_watch.stop();
   if (elector) elector->stop();  // releases the Lease so a standby takes over at once
   rules_watch.stop();
   sinks_watch.stop();

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/result.h"
 
@@ -39,6 +40,21 @@ struct OperatorConfig {
   std::chrono::milliseconds lease_duration{15000};
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
+
+  // The audit webhook receiver (audit/audit_receiver.h). Every replica receives; the leader sums
+  // every replica's report into status.
+  bool audit_enabled = true;
+  std::string audit_address = "0.0.0.0";
+  uint16_t audit_port = 8443;  // 0: pick one (tests); the chosen port is logged
+  bool audit_tls = true;       // false: plain HTTP (only behind a TLS-terminating proxy, or tests)
+  std::string audit_tls_secret = "vigil-audit-tls";
+  std::string audit_service = "vigil-operator";  // for the certificate's names and the URL
+  int audit_service_port = 443;
+  std::vector<std::string> audit_tls_names;  // more names (DNS or IP) for the certificate
+  bool audit_allow_unauthenticated = false;
+  size_t audit_max_body = 16u << 20;
+  std::string cluster_name;  // ka.cluster.name
+  std::chrono::milliseconds receiver_report_interval{2000};
 };
 
 // Runs until `stop` becomes true; returns an error when startup fails (bad address, ...).

@@ -60,7 +60,7 @@ YAML
 
 say "Starting vigil-operator and vigil-agent (eBPF, cluster mode); alerts print below"
 "$BUILD/vigil-operator" --kubeconfig "$KUBECONFIG" --namespace vigil-system \
-  --health-addr 127.0.0.1:0 --alert-status-seconds 2 >"$WORK/operator.log" 2>&1 &
+  --health-addr 127.0.0.1:0 --audit-addr 127.0.0.1:0 --alert-status-seconds 2 >"$WORK/operator.log" 2>&1 &
 OP_PID=$!
 "$BUILD/vigil-agent" --kubeconfig "$KUBECONFIG" --node-name "$NODE" --health-addr 127.0.0.1:0 \
   --report-seconds 1 --spool-dir "$WORK/spool" 2>"$WORK/agent.log" |

@@ -7,12 +7,18 @@
 // Every request is untrusted: headers and bodies have size limits (413 past the body limit),
 // reads and writes have timeouts, malformed requests get 400, `Expect: 100-continue` is answered
 // before the body is read (kube-apiserver's webhook client sends it for large batches).
+//
+// With ServerOptions::tls every connection starts with a TLS handshake (TLS 1.2 or later), and
+// client certificates can be requested or required; the limits and timeouts above apply the same.
+// reload_tls() rotates the certificate for new connections without a restart.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +33,10 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string peer;  // "127.0.0.1:53122"
+  bool tls = false;  // arrived over TLS
+  // A client certificate was presented and verified against TlsOptions::client_ca_pem.
+  bool client_cert_verified = false;
+  std::string client_common_name;  // its subject CN when verified, otherwise ""
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const;
@@ -42,6 +52,17 @@ struct Response {
 // Runs on a server thread: must not block for long.
 using Handler = std::function<Response(const Request&)>;
 
+struct TlsOptions {
+  std::string cert_pem;  // serving certificate, then its intermediates, PEM
+  std::string key_pem;   // its private key, PEM (PKCS#8 or traditional), not encrypted
+  // When not empty: client certificates are requested and verified against these CAs (one or more
+  // PEM certificates). A presented certificate that does not verify fails the handshake.
+  std::string client_ca_pem;
+  // With client_ca_pem (an error without it): refuse the handshake without a valid client
+  // certificate.
+  bool require_client_cert = false;
+};
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;                              // 0: pick a free port (see HttpServer::port())
@@ -52,7 +73,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // between keep-alive requests
   size_t max_connections = 256;                   // further connections are closed at once
   int threads = 1;
-  std::string name = "http";  // logger and Server header suffix
+  std::string name = "http";      // logger and Server header suffix
+  std::optional<TlsOptions> tls;  // unset: plain HTTP
 };
 
 struct ServerStats {
@@ -61,6 +83,7 @@ struct ServerStats {
   uint64_t too_large = 0;     // 413
   uint64_t timeouts = 0;
   uint64_t rejected_connections = 0;
+  uint64_t tls_handshake_failures = 0;  // includes handshakes that timed out
 };
 
 class HttpServer {
@@ -68,13 +91,18 @@ class HttpServer {
   virtual ~HttpServer() = default;
 
   // Binds and starts serving; routes are exact paths ("/healthz"); unknown paths get 404 and
-  // known paths with another method 405.
+  // known paths with another method 405. With options.tls, invalid PEMs or a key that does not
+  // match the certificate are errors ("tls: serving certificate: ...").
   static Result<std::unique_ptr<HttpServer>> start(
       const ServerOptions& options,
       const std::vector<std::pair<std::string, std::pair<std::string, Handler>>>& routes);
 
   virtual uint16_t port() const = 0;
   virtual ServerStats stats() const = 0;
+  // Replaces the certificate, key and client CAs for new connections (certificate rotation);
+  // open connections keep what they negotiated. On error (invalid PEMs, a key that does not match,
+  // a server started without TLS) the current ones stay.
+  virtual Result<bool> reload_tls(const TlsOptions& tls) = 0;
   // Stops accepting, closes connections, joins the threads. Idempotent.
   virtual void stop() = 0;
 };

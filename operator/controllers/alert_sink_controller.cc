@@ -92,6 +92,17 @@ SinkReconcileResult AlertSinkController::reconcile(const std::vector<std::string
       result.bundle_sinks.push_back(bundle::BundleObject{
           meta.namespace_, meta.name, meta.generation,
           doc["spec"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+      auto target =
+          alerts::make_sink_target(meta.namespace_, meta.name, meta.generation, sink->spec, creds);
+      if (target.ok()) {
+        result.targets.push_back(std::move(target).value());
+        result.targets_signature += key + "@" + std::to_string(meta.generation) + "#";
+        for (const auto& [k, v] : creds)
+          result.targets_signature += bundle::sha256_hex(k + "=" + v);
+        result.targets_signature += ";";
+      } else {
+        spdlog::warn("AlertSink {} cannot deliver the operator's alerts: {}", key, target.error());
+      }
       if (!creds.empty()) result.credentials[key] = std::move(creds);
     }
     api::AlertSinkStatus desired = sink->status;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/alerts/sink.h"
 #include "common/bundle/bundle.h"
 #include "operator/controllers/status_write_limiter.h"
 
@@ -28,6 +29,10 @@ struct SinkReconcileResult {
   std::vector<bundle::BundleObject> bundle_sinks;
   // "ns/name" -> {secret key ref "secret/key" -> value}: the bundle Secret's content.
   std::map<std::string, std::map<std::string, std::string>> credentials;
+  // The accepted sinks, built for the operator's own dispatcher (the audit receiver's alerts).
+  std::vector<alerts::SinkTarget> targets;
+  // Changes when a sink that goes into `targets` (or its credentials) changes.
+  std::string targets_signature;
 };
 
 class AlertSinkController {

@@ -37,16 +37,22 @@ size_t NodeStatusIndex::KeyHash::operator()(const Key& k) const noexcept {
 }
 
 NodeStatusIndex::NodeStatusIndex(std::vector<std::shared_ptr<const api::NodeAgent>> agents,
-                                 api::Time now, std::chrono::seconds stale_after)
-    : agents_(std::move(agents)), now_(now), stale_after_(stale_after) {
+                                 api::Time now, std::chrono::seconds stale_after,
+                                 std::vector<std::shared_ptr<const api::NodeAgent>> receivers)
+    : agents_(std::move(agents)),
+      now_(now),
+      stale_after_(stale_after),
+      receivers_(std::move(receivers)) {
   build();
 }
 
 NodeStatusIndex::NodeStatusIndex(const std::vector<api::NodeAgent>& agents, api::Time now,
-                                 std::chrono::seconds stale_after)
+                                 std::chrono::seconds stale_after,
+                                 const std::vector<api::NodeAgent>& receivers)
     : now_(now), stale_after_(stale_after) {
   agents_.reserve(agents.size());
   for (const auto& a : agents) agents_.push_back(std::make_shared<const api::NodeAgent>(a));
+  for (const auto& r : receivers) receivers_.push_back(std::make_shared<const api::NodeAgent>(r));
   build();
 }
 
@@ -65,30 +71,45 @@ void NodeStatusIndex::build() {
       bundle_failed_.push_back(i);
     }
     for (const auto& r : st.rules) rules_[Key{r.namespace_, r.name}].push_back(RuleEntry{i, &r});
-    for (const auto& s : st.sinks) {
-      SinkNodeStatus& sum = sinks_[Key{s.namespace_, s.name}];
-      sum.delivered += s.delivered;
-      sum.failed += s.failed;
-      sum.dropped += s.dropped;
-      if (s.last_delivery_time &&
-          (!sum.last_delivery_time || *s.last_delivery_time > *sum.last_delivery_time))
-        sum.last_delivery_time = s.last_delivery_time;
-      if (stale) continue;
-      ++sum.reporting;
-      if (!s.state.empty() && s.state != "Ready") {
-        if (sum.failing == 0) sum.last_error = s.last_error;
-        if (sum.failing < static_cast<int32_t>(kNamedNodes)) {
-          if (!sum.failing_message.empty()) sum.failing_message += "; ";
-          sum.failing_message += agents_[i]->metadata.name + " (" + s.state + ")" +
-                                 (s.last_error.empty() ? "" : ": " + shorten(s.last_error));
-        }
-        ++sum.failing;
-      } else if (sum.failing == 0 && sum.last_error.empty()) {
-        sum.last_error = s.last_error;
-      }
-    }
+    add_sinks(*agents_[i], stale);
+  }
+  std::erase(receivers_, nullptr);
+  std::sort(receivers_.begin(), receivers_.end(),
+            [](const auto& a, const auto& b) { return a->metadata.name < b->metadata.name; });
+  for (const auto& r : receivers_) {
+    const api::NodeAgentStatus& st = r->status;
+    const bool stale = !st.last_heartbeat_time || now_ - *st.last_heartbeat_time > stale_after_ ||
+                       st.probe.state != api::ProbeState::kRunning;
+    if (!stale) ++fresh_receivers_;
+    for (const auto& e : st.rules) receiver_rules_[Key{e.namespace_, e.name}].push_back(&e);
+    add_sinks(*r, stale);
   }
   stale_count_ = stale_agents_.size();
+}
+
+void NodeStatusIndex::add_sinks(const api::NodeAgent& reporter, bool stale) {
+  for (const auto& s : reporter.status.sinks) {
+    SinkNodeStatus& sum = sinks_[Key{s.namespace_, s.name}];
+    sum.delivered += s.delivered;
+    sum.failed += s.failed;
+    sum.dropped += s.dropped;
+    if (s.last_delivery_time &&
+        (!sum.last_delivery_time || *s.last_delivery_time > *sum.last_delivery_time))
+      sum.last_delivery_time = s.last_delivery_time;
+    if (stale) continue;
+    ++sum.reporting;
+    if (!s.state.empty() && s.state != "Ready") {
+      if (sum.failing == 0) sum.last_error = s.last_error;
+      if (sum.failing < static_cast<int32_t>(kNamedNodes)) {
+        if (!sum.failing_message.empty()) sum.failing_message += "; ";
+        sum.failing_message += reporter.metadata.name + " (" + s.state + ")" +
+                               (s.last_error.empty() ? "" : ": " + shorten(s.last_error));
+      }
+      ++sum.failing;
+    } else if (sum.failing == 0 && sum.last_error.empty()) {
+      sum.last_error = s.last_error;
+    }
+  }
 }
 
 void BundleHistory::record(const std::vector<Published>& rules, int64_t bundle_generation) {
@@ -166,9 +187,26 @@ RuleNodeStatus NodeStatusIndex::rule(std::string_view ns, std::string_view name,
   }
 
   if (source == api::RuleSource::kK8sAudit) {
+    // Evaluated by the operator replicas' audit receivers, not by the node agents.
+    if (auto r = receiver_rules_.find(Key{ns, name}); r != receiver_rules_.end()) {
+      for (const api::NodeRuleStatus* e : r->second) {
+        out.alerts.total += e->alerts;
+        if (e->last_triggered &&
+            (!out.alerts.last_triggered || *e->last_triggered > *out.alerts.last_triggered))
+          out.alerts.last_triggered = e->last_triggered;
+      }
+    }
     out.reason = "AuditReceiver";
-    out.message =
-        "audit rules are evaluated by the operator's audit receiver, not by the node agents";
+    if (fresh_receivers_ > 0) {
+      out.programmed = api::ConditionStatus::kTrue;
+      out.message = "evaluated by the audit receiver of " + std::to_string(fresh_receivers_) +
+                    (fresh_receivers_ == 1 ? " operator replica" : " operator replicas");
+    } else {
+      out.reason = "NoAuditReceiver";
+      out.message = receivers_.empty()
+                        ? "no operator replica runs an audit receiver (--audit-addr off?)"
+                        : "no operator replica's audit receiver has reported recently";
+    }
     return out;
   }
   if (agents_.empty()) {

@@ -82,11 +82,16 @@ class NodeStatusIndex {
  public:
   // `agents` in any order (messages name nodes in name order). `now` and `stale_after` decide
   // which nodes are stale.
+  // `receivers`: the operator replicas' audit receivers (audit/receiver_report.h), in the
+  // NodeAgent shape. They add alerts (audit rules) and sink counters, and make an accepted audit
+  // rule Programmed while one of them is fresh; they are never nodes.
   NodeStatusIndex(std::vector<std::shared_ptr<const api::v1alpha1::NodeAgent>> agents,
-                  api::v1alpha1::Time now, std::chrono::seconds stale_after);
+                  api::v1alpha1::Time now, std::chrono::seconds stale_after,
+                  std::vector<std::shared_ptr<const api::v1alpha1::NodeAgent>> receivers = {});
   // For tests and callers that own plain values.
   NodeStatusIndex(const std::vector<api::v1alpha1::NodeAgent>& agents, api::v1alpha1::Time now,
-                  std::chrono::seconds stale_after);
+                  std::chrono::seconds stale_after,
+                  const std::vector<api::v1alpha1::NodeAgent>& receivers = {});
 
   NodeStatusIndex(const NodeStatusIndex&) = delete;
   NodeStatusIndex& operator=(const NodeStatusIndex&) = delete;
@@ -102,6 +107,8 @@ class NodeStatusIndex {
 
   size_t agent_count() const { return agents_.size(); }
   size_t stale_count() const { return stale_count_; }
+  size_t receiver_count() const { return receivers_.size(); }
+  size_t fresh_receiver_count() const { return fresh_receivers_; }
 
  private:
   struct Key {
@@ -118,6 +125,7 @@ class NodeStatusIndex {
   };
 
   void build();
+  void add_sinks(const api::v1alpha1::NodeAgent& reporter, bool stale);
 
   // Sorted by name; the string_views below point into these objects.
   std::vector<std::shared_ptr<const api::v1alpha1::NodeAgent>> agents_;
@@ -129,6 +137,10 @@ class NodeStatusIndex {
   std::chrono::seconds stale_after_;
   std::unordered_map<Key, std::vector<RuleEntry>, KeyHash> rules_;
   std::unordered_map<Key, SinkNodeStatus, KeyHash> sinks_;
+  std::vector<std::shared_ptr<const api::v1alpha1::NodeAgent>> receivers_;  // sorted by name
+  size_t fresh_receivers_ = 0;
+  std::unordered_map<Key, std::vector<const api::v1alpha1::NodeRuleStatus*>, KeyHash>
+      receiver_rules_;
 };
 
 }  // namespace vigil::op

@@ -70,7 +70,7 @@ ok "CRDs and Node $NODE created"
 
 start_operator() {
   "$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace vigil-system --identity e2e \
-    --health-addr 127.0.0.1:0 --resync 5 --node-stale-seconds 20 --alert-status-seconds 1 \
+    --health-addr 127.0.0.1:0 --audit-addr 127.0.0.1:0 --resync 5 --node-stale-seconds 20 --alert-status-seconds 1 \
     >>"$WORK/operator.log" 2>&1 &
   OP_PID=$!
 }

@@ -37,7 +37,7 @@ K() { "$KUBECTL" --kubeconfig="$KUBECONFIG" --request-timeout=20s "$@"; }
 
 start_operator() { # NAME
   "$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace vigil-system --identity "$1" \
-    --health-addr 127.0.0.1:0 --resync 5 --node-stale-seconds 4 >"$WORK/$1.log" 2>&1 &
+    --health-addr 127.0.0.1:0 --audit-addr 127.0.0.1:0 --resync 5 --node-stale-seconds 4 >"$WORK/$1.log" 2>&1 &
   OP_PIDS+=($!)
 }
 

@@ -198,7 +198,7 @@ TEST(NodeStatusTest, AuditRulesAreNotRunByNodes) {
   auto r = index.rule("vigil-system", "nodeport", 1, api::RuleSource::kK8sAudit);
   EXPECT_EQ(r.nodes, (api::NodeCounts{0, 0, 0}));
   EXPECT_EQ(r.programmed, api::ConditionStatus::kUnknown);
-  EXPECT_EQ(r.reason, "AuditReceiver");
+  EXPECT_EQ(r.reason, "NoAuditReceiver");  // no operator replica reports a receiver
   EXPECT_NE(r.message.find("audit receiver"), std::string::npos);
   EXPECT_EQ(r.alerts.total, 2);
 }
@@ -490,7 +490,7 @@ TEST_F(NodeStatusControllerTest, MergesReportsAndWritesNothingAtRest) {
   const api::Condition* audit =
       api::find_condition(rule("nodeport").status.conditions, api::kConditionProgrammed);
   ASSERT_NE(audit, nullptr);
-  EXPECT_EQ(audit->reason, "AuditReceiver");
+  EXPECT_EQ(audit->reason, "NoAuditReceiver");
   auto sink = api::parse_alert_sink(sinks()[0]).value();
   EXPECT_EQ(sink.status.delivered, 10);
   EXPECT_EQ(sink.status.failed, 1);

@@ -1,0 +1,239 @@
+#include "operator/audit/audit_tls.h"
+
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "common/audit/audit_config.h"
+#include "common/base/bounded_json.h"
+#include "common/http/tls_certs.h"
+#include "common/k8s/client.h"
+#include "common/k8s/client_config.h"
+#include "common/k8s/resource.h"
+
+namespace vigil::op {
+
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kGeneratedAnnotation = "vigil.dev/generated";
+constexpr const char* kClientCommonName = "vigil-audit-webhook-client";
+
+std::string random_token() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+bool looks_like_ip(std::string_view s) {
+  return !s.empty() && (s.find(':') != std::string_view::npos ||
+                        s.find_first_not_of("0123456789.") == std::string_view::npos);
+}
+
+std::string webhook_kubeconfig(const AuditTlsOptions& options, const AuditTlsMaterial& m) {
+  audit::WebhookOptions w;
+  w.service = options.service;
+  w.ns = options.ns;
+  w.port = options.service_port;
+  w.ca_pem = m.ca_pem;
+  w.client_cert_pem = m.client_cert_pem;
+  w.client_key_pem = m.client_key_pem;
+  auto rendered = audit::render_webhook_kubeconfig(w);
+  if (!rendered.ok()) {
+    spdlog::warn("Cannot render the audit webhook kubeconfig: {}", rendered.error());
+    return {};
+  }
+  return *rendered;
+}
+
+// The Secret's data, decoded; empty when absent.
+std::map<std::string, std::string> secret_data(const Json& secret) {
+  std::map<std::string, std::string> out;
+  if (!secret.is_object() || !secret.contains("data") || !secret["data"].is_object()) return out;
+  for (const auto& [k, v] : secret["data"].items()) {
+    if (!v.is_string()) continue;
+    auto decoded = k8s::base64_decode(v.get<std::string>());
+    if (decoded) out[k] = *decoded;
+  }
+  return out;
+}
+
+std::string secret_json(const AuditTlsOptions& options, const AuditTlsMaterial& m,
+                        const std::string& resource_version) {
+  Json data = Json::object();
+  auto put = [&](const char* key, const std::string& value) {
+    if (!value.empty()) data[key] = k8s::base64_encode(value);
+  };
+  put("ca.crt", m.ca_pem);
+  put("ca.key", m.ca_key_pem);
+  put("tls.crt", m.cert_pem);
+  put("tls.key", m.key_pem);
+  put("client.crt", m.client_cert_pem);
+  put("client.key", m.client_key_pem);
+  put("token", m.token);
+  put("webhook-kubeconfig.yaml", m.webhook_kubeconfig);
+  Json meta{{"name", options.secret_name},
+            {"namespace", options.ns},
+            {"labels", {{"app.kubernetes.io/managed-by", "vigil-operator"}}},
+            {"annotations", {{kGeneratedAnnotation, "true"}}}};
+  if (!resource_version.empty()) meta["resourceVersion"] = resource_version;
+  Json s{{"apiVersion", "v1"},
+         {"kind", "Secret"},
+         {"type", "Opaque"},
+         {"metadata", meta},
+         {"data", data}};
+  return s.dump();
+}
+
+// Why generated material must be renewed, or "" when it is good.
+std::string renewal_reason(const AuditTlsOptions& options, const AuditTlsMaterial& m) {
+  if (m.ca_pem.empty() || m.ca_key_pem.empty() || m.cert_pem.empty() || m.key_pem.empty() ||
+      m.client_cert_pem.empty() || m.client_key_pem.empty() || m.token.empty())
+    return "incomplete";
+  if (!http::key_matches_certificate(m.cert_pem, m.key_pem) ||
+      !http::key_matches_certificate(m.ca_pem, m.ca_key_pem) ||
+      !http::key_matches_certificate(m.client_cert_pem, m.client_key_pem))
+    return "a key does not match its certificate";
+  if (!http::certificate_signed_by(m.cert_pem, m.ca_pem) ||
+      !http::certificate_signed_by(m.client_cert_pem, m.ca_pem))
+    return "a certificate is not signed by the CA";
+  const auto deadline = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now() + options.renew_before);
+  for (const std::string* pem : {&m.ca_pem, &m.cert_pem, &m.client_cert_pem}) {
+    auto info = http::inspect_certificate(*pem);
+    if (!info.ok()) return "a certificate does not parse: " + info.error();
+    if (info->not_after < deadline) return "a certificate expires soon";
+  }
+  auto serving = http::inspect_certificate(m.cert_pem);
+  for (const auto& name : audit_tls_names(options)) {
+    if (looks_like_ip(name)) continue;  // IP SANs are not reported by inspect_certificate
+    if (std::find(serving->dns_names.begin(), serving->dns_names.end(), name) ==
+        serving->dns_names.end())
+      return "the serving certificate lacks " + name;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> audit_tls_names(const AuditTlsOptions& options) {
+  const std::string& s = options.service;
+  std::vector<std::string> out{s, s + "." + options.ns, s + "." + options.ns + ".svc",
+                               s + "." + options.ns + ".svc.cluster.local"};
+  for (const auto& n : options.extra_names) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
+Result<AuditTlsMaterial> generate_audit_tls(const AuditTlsOptions& options) {
+  AuditTlsMaterial m;
+  m.generated = true;
+  auto ca = http::generate_ca("vigil-audit-ca", options.validity);
+  if (!ca.ok()) return Error{"generating the audit CA: " + ca.error()};
+  http::CertRequest serving;
+  serving.common_name = options.service + "." + options.ns + ".svc";
+  for (const auto& n : audit_tls_names(options)) {
+    (looks_like_ip(n) ? serving.ip_addresses : serving.dns_names).push_back(n);
+  }
+  serving.validity = options.validity;
+  auto cert = http::issue_certificate(*ca, serving);
+  if (!cert.ok()) return Error{"issuing the audit serving certificate: " + cert.error()};
+  http::CertRequest client;
+  client.common_name = kClientCommonName;
+  client.server = false;
+  client.client = true;
+  client.validity = options.validity;
+  auto client_cert = http::issue_certificate(*ca, client);
+  if (!client_cert.ok())
+    return Error{"issuing the audit client certificate: " + client_cert.error()};
+  m.ca_pem = ca->cert_pem;
+  m.ca_key_pem = ca->key_pem;
+  m.cert_pem = cert->cert_pem;
+  m.key_pem = cert->key_pem;
+  m.client_cert_pem = client_cert->cert_pem;
+  m.client_key_pem = client_cert->key_pem;
+  m.client_ca_pem = m.ca_pem;
+  m.token = random_token();
+  if (m.token.empty()) return Error{"no random bytes for the audit token"};
+  m.webhook_kubeconfig = webhook_kubeconfig(options, m);
+  return m;
+}
+
+Result<AuditTlsMaterial> ensure_audit_tls(k8s::Client& client, const AuditTlsOptions& options) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto got = client.get(k8s::secrets(), options.ns, options.secret_name);
+    std::string resource_version;
+    if (got.ok()) {
+      const Json secret = parse_bounded_json(*got);
+      auto data = secret_data(secret);
+      bool generated = false;
+      if (secret.is_object() && secret.contains("metadata") && secret["metadata"].is_object()) {
+        const Json& meta = secret["metadata"];
+        resource_version = meta.value("resourceVersion", std::string());
+        generated = meta.contains("annotations") && meta["annotations"].is_object() &&
+                    meta["annotations"].value(kGeneratedAnnotation, std::string()) == "true";
+      }
+      AuditTlsMaterial m;
+      m.generated = generated;
+      m.ca_pem = data["ca.crt"];
+      m.ca_key_pem = data["ca.key"];
+      m.cert_pem = data["tls.crt"];
+      m.key_pem = data["tls.key"];
+      m.client_cert_pem = data["client.crt"];
+      m.client_key_pem = data["client.key"];
+      m.token = data["token"];
+      m.webhook_kubeconfig = data["webhook-kubeconfig.yaml"];
+      m.client_ca_pem = m.ca_pem;
+      if (!data["client-ca.crt"].empty()) {
+        if (!m.client_ca_pem.empty() && m.client_ca_pem.back() != '\n') m.client_ca_pem += '\n';
+        m.client_ca_pem += data["client-ca.crt"];
+      }
+      if (!generated) {
+        // The user's: use it as it is.
+        if (m.cert_pem.empty() || m.key_pem.empty())
+          return Error{"Secret " + options.ns + "/" + options.secret_name +
+                       " needs tls.crt and tls.key"};
+        if (!http::key_matches_certificate(m.cert_pem, m.key_pem))
+          return Error{"Secret " + options.ns + "/" + options.secret_name +
+                       ": tls.key does not match tls.crt"};
+        return m;
+      }
+      const std::string why = renewal_reason(options, m);
+      if (why.empty()) return m;
+      spdlog::info("Renewing the audit receiver's certificates in Secret {}/{}: {}", options.ns,
+                   options.secret_name, why);
+    } else if (got.error_code() != k8s::kStatusNotFound) {
+      return Error{"reading Secret " + options.ns + "/" + options.secret_name + ": " + got.error()};
+    }
+    auto fresh = generate_audit_tls(options);
+    if (!fresh.ok()) return fresh;
+    auto written = resource_version.empty()
+                       ? client.create(k8s::secrets(), options.ns, secret_json(options, *fresh, ""))
+                       : client.update(k8s::secrets(), options.ns, options.secret_name,
+                                       secret_json(options, *fresh, resource_version));
+    if (written.ok()) {
+      spdlog::info("Wrote the audit receiver's CA, certificates and token to Secret {}/{}",
+                   options.ns, options.secret_name);
+      return fresh;
+    }
+    if (written.error_code() != k8s::kStatusConflict)
+      return Error{"writing Secret " + options.ns + "/" + options.secret_name + ": " +
+                   written.error()};
+    // Another replica wrote it first: use theirs.
+  }
+  return Error{"Secret " + options.ns + "/" + options.secret_name +
+               " kept changing while it was being written"};
+}
+
+}  // namespace vigil::op
