@@ -21,11 +21,17 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/audit/audit_config.h"
+#include "common/base/bounded_json.h"
+#include "common/k8s/client_config.h"
+#include "common/k8s/curl_client.h"
+#include "common/k8s/resource.h"
 
 namespace vigil::cli {
 namespace {
 
 constexpr const char* kAuditConfigUsage = R"(Usage:
+  vigilctl audit-config --from-cluster [--kubeconfig FILE] [--secret NAME] [--namespace NS]
+                        [--url URL] [policy and output options below]
   vigilctl audit-config --ca-file FILE [--service NAME] [--namespace NS] [--port N] [--url URL]
                         [--client-cert FILE --client-key FILE | --token-file FILE]
                         [--ignore-namespace NS]... [--batch-max-wait DURATION]
@@ -43,6 +49,10 @@ control-plane node:
 followed by the kube-apiserver flags and the kubeadm ClusterConfiguration snippet (extraArgs and
 extraVolumes) that mount and use them.
 
+  --from-cluster        take the CA and the API server's client certificate from the Secret the
+                        operator generated (vigil-audit-tls in --namespace), with the
+                        current kubeconfig (or --kubeconfig FILE); needs read access to it
+  --secret NAME         that Secret's name (default vigil-audit-tls)
   --service NAME        the operator's Service (default vigil-operator)
   -n, --namespace NS    its namespace (default vigil-system)
   --port N              its port (default 443)
@@ -197,7 +207,9 @@ int run_audit_config(const std::vector<std::string>& args) {
   std::string node_dir = "/etc/kubernetes/vigil";
   std::string max_wait = "5s";
   bool policy_only = false, kubeconfig_only = false;
-  bool service_given = false;
+  bool service_given = false, from_cluster = false, ns_given = false;
+  std::string secret_name = "vigil-audit-tls";
+  std::optional<std::string> kubeconfig_file;
 
   for (OptionCursor cursor(args); cursor.next();) {
     const std::string a = cursor.name();
@@ -215,7 +227,7 @@ int run_audit_config(const std::vector<std::string>& args) {
       if (!value(wopts.ns)) return usage_error(a + " needs a namespace");
       if (!audit::is_dns_label(wopts.ns))
         return usage_error(a + ": '" + wopts.ns + "' is not a DNS label");
-      service_given = true;
+      ns_given = true;
     } else if (a == "--port") {
       if (!value(v)) return usage_error("--port needs a number");
       char* end = nullptr;
@@ -224,6 +236,13 @@ int run_audit_config(const std::vector<std::string>& args) {
         return usage_error("--port: '" + v + "' is not a port from 1 to 65535");
       wopts.port = static_cast<int>(p);
       service_given = true;
+    } else if (a == "--from-cluster") {
+      from_cluster = true;
+    } else if (a == "--secret") {
+      if (!value(secret_name)) return usage_error("--secret needs a name");
+    } else if (a == "--kubeconfig") {
+      if (!value(v)) return usage_error("--kubeconfig needs a file");
+      kubeconfig_file = v;
     } else if (a == "--url") {
       if (!value(wopts.url)) return usage_error("--url needs a URL");
     } else if (a == "--ca-file") {
@@ -260,15 +279,22 @@ int run_audit_config(const std::vector<std::string>& args) {
   }
   if (policy_only && kubeconfig_only)
     return usage_error("--policy-only and --kubeconfig-only exclude each other");
-  if (!wopts.url.empty() && service_given)
+  if (!wopts.url.empty() && (service_given || (ns_given && !from_cluster)))
     return usage_error("--url excludes --service, --namespace and --port");
+  if (ns_given && !from_cluster) service_given = true;
+  if (from_cluster &&
+      (!ca_file.empty() || !cert_file.empty() || !key_file.empty() || !token_file.empty()))
+    return usage_error(
+        "--from-cluster takes the CA and credentials from the Secret: "
+        "no --ca-file, --client-cert, --client-key or --token-file");
+  if (from_cluster && policy_only) return usage_error("--from-cluster excludes --policy-only");
   if (!token_file.empty() && (!cert_file.empty() || !key_file.empty()))
     return usage_error("--token-file excludes --client-cert and --client-key");
   if (cert_file.empty() != key_file.empty())
     return usage_error("--client-cert and --client-key go together");
   const bool want_kubeconfig = !policy_only;
   const bool want_policy = !kubeconfig_only;
-  if (want_kubeconfig && ca_file.empty())
+  if (want_kubeconfig && ca_file.empty() && !from_cluster)
     return usage_error(
         "--ca-file is required (the CA that signed the operator's serving certificate)");
   if (policy_only && (!ca_file.empty() || !cert_file.empty() || !token_file.empty() ||
@@ -279,7 +305,43 @@ int run_audit_config(const std::vector<std::string>& args) {
 
   std::string policy, kubeconfig;
   if (want_policy) policy = audit::render_audit_policy(popts);
-  if (want_kubeconfig) {
+  if (want_kubeconfig && from_cluster) {
+    auto cfg = k8s::load_client_config(kubeconfig_file);
+    if (!cfg.ok()) return fail("cannot load the cluster configuration: " + cfg.error());
+    k8s::CurlClientOptions copts;
+    copts.user_agent = "vigilctl/0.1";
+    copts.request_timeout = std::chrono::seconds(30);
+    auto client = k8s::CurlClient::from_config(*cfg, copts);
+    if (!client.ok()) return fail("cannot use " + cfg->source + ": " + client.error());
+    auto secret = (*client)->get(k8s::secrets(), wopts.ns, secret_name);
+    if (!secret.ok())
+      return fail("cannot read Secret " + wopts.ns + "/" + secret_name + ": " + secret.error() +
+                  (secret.error_code() == 404 ? " (is the operator running with its audit "
+                                                "receiver? it creates the Secret)"
+                                              : ""));
+    const nlohmann::json doc = parse_bounded_json(*secret);
+    auto field = [&](const char* key) -> std::string {
+      if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_object() ||
+          !doc["data"].contains(key) || !doc["data"][key].is_string())
+        return {};
+      auto decoded = k8s::base64_decode(doc["data"][key].get<std::string>());
+      return decoded ? *decoded : std::string();
+    };
+    wopts.ca_pem = field("ca.crt");
+    if (wopts.ca_pem.empty())
+      return fail("Secret " + wopts.ns + "/" + secret_name +
+                  " has no ca.crt: give the CA with --ca-file instead");
+    wopts.client_cert_pem = field("client.crt");
+    wopts.client_key_pem = field("client.key");
+    if (wopts.client_cert_pem.empty() || wopts.client_key_pem.empty()) {
+      wopts.client_cert_pem.clear();
+      wopts.client_key_pem.clear();
+      wopts.token = field("token");
+    }
+    auto kc = audit::render_webhook_kubeconfig(wopts);
+    if (!kc.ok()) return fail(kc.error());
+    kubeconfig = std::move(kc).value();
+  } else if (want_kubeconfig) {
     std::string err;
     auto ca = read_file(ca_file, err);
     if (!ca) return fail(err);

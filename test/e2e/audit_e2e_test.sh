@@ -5,7 +5,7 @@
 # rules and delivers alerts to a webhook AlertSink (vigil-test-http-recorder on loopback).
 #
 # The wiring is what an admin does: the operator generates its CA, serving and client
-# certificates into Secret vigil-audit-tls; `vigilctl audit-config` renders the API server's
+# certificates into Secret vigil-audit-tls; `vigilctl audit-config --from-cluster` renders the API server's
 # webhook kubeconfig from them; kube-apiserver restarts with it. Then:
 #   kubectl create service nodeport      -> the NodePort alert reaches the sink (user, service,
 #                                           namespace, ports); the rule's ALERTS rises
@@ -114,9 +114,12 @@ done
 ok "the operator generated Secret vigil-audit-tls (CA, client certificate, token)"
 eventually 20 "ConfigMap vigil-audit-config publishes the policy and the CA" \
   bash -c "'$KUBECTL' --kubeconfig='$KUBECONFIG' -n vigil-system get configmap vigil-audit-config -o jsonpath='{.data.ca\.crt}' | grep -q 'BEGIN CERTIFICATE'"
-"$VIGILCTL" audit-config --kubeconfig-only --url "$URL" --ca-file "$S/ca.crt" \
-  --client-cert "$S/client.crt" --client-key "$S/client.key" --out-dir "$WORK/out" >"$WORK/vigilctl.out" 2>&1 \
-  || { cat "$WORK/vigilctl.out"; abort "vigilctl audit-config"; }
+"$VIGILCTL" audit-config --from-cluster --kubeconfig "$KUBECONFIG" --kubeconfig-only --url "$URL" \
+  --out-dir "$WORK/out" >"$WORK/vigilctl.out" 2>&1 \
+  || { cat "$WORK/vigilctl.out"; abort "vigilctl audit-config --from-cluster"; }
+grep -q "client-certificate-data" "$WORK/out/audit-webhook.kubeconfig" \
+  && ok "vigilctl audit-config --from-cluster renders the kubeconfig with the generated client certificate" \
+  || bad "no client certificate in the rendered kubeconfig"
 cp "$WORK/out/audit-webhook.kubeconfig" "$WORK/webhook.kubeconfig"
 "$CP" restart-apiserver "$D" >>"$WORK/controlplane.log" 2>&1 || abort "kube-apiserver restart"
 ok "kube-apiserver restarted with the webhook kubeconfig"
