@@ -133,6 +133,11 @@ bench-agent: $(BUILD_DIR)/build.ninja ## Agent overhead, CPU per event, throughp
 	ninja -C $(BUILD_DIR) -j $(JOBS) vigil-agent agent_overhead_bench
 	./$(BUILD_DIR)/agent_overhead_bench $(BENCH_ARGS)
 
+.PHONY: bench-audit
+bench-audit: $(BUILD_DIR)/build.ninja ## Audit events/s through the receiver + Falco's audit rules, POST-to-sink latency.
+	ninja -C $(BUILD_DIR) -j $(JOBS) vigil-audit-receiver-bench
+	./$(BUILD_DIR)/audit_receiver_bench $(BENCH_ARGS)
+
 .PHONY: bench-cluster
 bench-cluster: $(BUILD_DIR)/build.ninja ## Apply->Programmed on 100 nodes, writes at rest, operator RSS (root; bench/README.md).
 	ninja -C $(BUILD_DIR) -j $(JOBS) vigil-operator vigil-agent vigil-node-agent-sim

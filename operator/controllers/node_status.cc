@@ -9,7 +9,9 @@ namespace api = vigil::api::v1alpha1;
 
 namespace {
 
-constexpr size_t kNamedNodes = 3;           // nodes named in a condition message
+constexpr size_t kNamedNodes = 3;
+constexpr std::chrono::seconds kReceiverStaleAfter{
+    90};  // 3 of their heartbeats           // nodes named in a condition message
 constexpr size_t kMaxErrorInMessage = 256;  // per node, so one long error cannot hide the rest
 
 std::string shorten(std::string_view text) {
@@ -78,8 +80,11 @@ void NodeStatusIndex::build() {
             [](const auto& a, const auto& b) { return a->metadata.name < b->metadata.name; });
   for (const auto& r : receivers_) {
     const api::NodeAgentStatus& st = r->status;
-    const bool stale = !st.last_heartbeat_time || now_ - *st.last_heartbeat_time > stale_after_ ||
-                       st.probe.state != api::ProbeState::kRunning;
+    // Receivers heartbeat every 30 s (ReceiverReporter), whatever the nodes' threshold is.
+    const bool stale =
+        !st.last_heartbeat_time ||
+        now_ - *st.last_heartbeat_time > std::max(stale_after_, kReceiverStaleAfter) ||
+        st.probe.state != api::ProbeState::kRunning;
     if (!stale) ++fresh_receivers_;
     for (const auto& e : st.rules) receiver_rules_[Key{e.namespace_, e.name}].push_back(&e);
     add_sinks(*r, stale);
