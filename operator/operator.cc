@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -262,6 +263,8 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   std::unique_ptr<http::HttpServer> audit_server;
   std::unique_ptr<ReceiverReporter> reporter;
   std::map<std::string, std::string> audit_config_data;
+  AuditTlsOptions tls_options;
+  std::optional<AuditTlsMaterial> tls_material;
   if (config.audit_enabled) {
     AuditReceiverOptions ro;
     ro.max_body_bytes = config.audit_max_body;
@@ -280,14 +283,14 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     audit::AuditPolicyOptions policy;
     audit_config_data["audit-policy.yaml"] = audit::render_audit_policy(policy);
     if (config.audit_tls) {
-      AuditTlsOptions to;
-      to.ns = config.ns;
-      to.secret_name = config.audit_tls_secret;
-      to.service = config.audit_service;
-      to.service_port = config.audit_service_port;
-      to.extra_names = config.audit_tls_names;
-      auto material = ensure_audit_tls(client, to);
+      tls_options.ns = config.ns;
+      tls_options.secret_name = config.audit_tls_secret;
+      tls_options.service = config.audit_service;
+      tls_options.service_port = config.audit_service_port;
+      tls_options.extra_names = config.audit_tls_names;
+      auto material = ensure_audit_tls(client, tls_options);
       if (!material.ok()) return Error{"audit receiver TLS: " + material.error()};
+      tls_material = *material;
       so.tls =
           http::TlsOptions{material->cert_pem, material->key_pem, material->client_ca_pem, false};
       if (!material->token.empty()) ro.tokens.push_back(material->token);
@@ -383,6 +386,10 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   if (reporter) reporter->start();
   std::string receiver_rules_hash, receiver_sinks_signature = "-";
   bool audit_config_published = false;
+  // The TLS Secret is looked at again now and then: renewed before expiry (by this or another
+  // replica) or replaced by its owner (cert-manager, an admin), it is served without a restart.
+  constexpr auto kTlsRecheck = std::chrono::minutes(10);
+  auto next_tls_check = std::chrono::steady_clock::now() + kTlsRecheck;
 
   k8s::EventRecorder events(client, "vigil-operator");
   SecurityRuleController rule_controller(client, config.ns, &events);
@@ -431,6 +438,31 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     const StatusInputs inputs{&nodes, &bundle_history, &limiter, clock};
     auto rules = rule_controller.reconcile(objects_of(rules_watch), leader, now, inputs);
     auto sinks = sink_controller.reconcile(objects_of(sinks_watch), leader, now, inputs);
+    if (tls_material && std::chrono::steady_clock::now() >= next_tls_check) {
+      next_tls_check = std::chrono::steady_clock::now() + kTlsRecheck;
+      auto material = ensure_audit_tls(client, tls_options);
+      if (!material.ok()) {
+        spdlog::warn("Cannot check the audit receiver's TLS Secret: {}", material.error());
+      } else if (material->cert_pem != tls_material->cert_pem ||
+                 material->key_pem != tls_material->key_pem ||
+                 material->client_ca_pem != tls_material->client_ca_pem ||
+                 material->token != tls_material->token) {
+        auto reloaded = audit_server->reload_tls(http::TlsOptions{
+            material->cert_pem, material->key_pem, material->client_ca_pem, false});
+        if (reloaded.ok()) {
+          receiver->set_tokens(material->token.empty() ? std::vector<std::string>{}
+                                                       : std::vector<std::string>{material->token});
+          if (!material->ca_pem.empty()) audit_config_data["ca.crt"] = material->ca_pem;
+          audit_config_published = false;
+          tls_material = *material;
+          spdlog::info("The audit receiver serves the renewed certificate from Secret {}/{}",
+                       config.ns, config.audit_tls_secret);
+        } else {
+          spdlog::error("The audit receiver keeps its certificate: Secret {}/{}: {}", config.ns,
+                        config.audit_tls_secret, reloaded.error());
+        }
+      }
+    }
     if (receiver) {
       // Every replica evaluates audit events with the accepted rules and delivers to the
       // accepted sinks; each is rebuilt only when it changes.

@@ -183,6 +183,7 @@ struct AuditReceiver::Impl {
     }
   }
 
+  // Called with mu held (options.tokens can change).
   bool authenticated(const http::Request& req) const {
     if (req.client_cert_verified) return true;
     if (!options.tokens.empty()) {
@@ -211,6 +212,11 @@ void AuditReceiver::set_rules(std::shared_ptr<const rules::RuleSet> rules) {
   impl_->rules = std::move(rules);
 }
 
+void AuditReceiver::set_tokens(std::vector<std::string> tokens) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->options.tokens = std::move(tokens);
+}
+
 bool AuditReceiver::has_rules() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->rules != nullptr;
@@ -219,15 +225,14 @@ bool AuditReceiver::has_rules() const {
 http::Response AuditReceiver::handle(const http::Request& req) {
   Impl& s = *impl_;
   const auto received = Clock::now();
+  bool authenticated = false;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     ++s.stats.requests;
+    authenticated = s.authenticated(req);
+    if (!authenticated) ++s.stats.unauthorized;
   }
-  if (!s.authenticated(req)) {
-    {
-      std::lock_guard<std::mutex> lock(s.mu);
-      ++s.stats.unauthorized;
-    }
+  if (!authenticated) {
     http::Response r = text(401, "unauthorized: present a client certificate or a bearer token");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;

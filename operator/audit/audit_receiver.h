@@ -93,6 +93,8 @@ class AuditReceiver {
   // The rules to evaluate (their k8s_audit source); swapped between two batches. Null: none.
   void set_rules(std::shared_ptr<const rules::RuleSet> rules);
   bool has_rules() const;
+  // Replaces the accepted bearer tokens (the TLS Secret was renewed or edited).
+  void set_tokens(std::vector<std::string> tokens);
 
   // The route handler for POST /k8s-audit and /k8s_audit. Safe from any thread.
   http::Response handle(const http::Request& request);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
@@ -136,35 +137,64 @@ std::vector<std::string> audit_tls_names(const AuditTlsOptions& options) {
   return out;
 }
 
-Result<AuditTlsMaterial> generate_audit_tls(const AuditTlsOptions& options) {
+Result<AuditTlsMaterial> generate_audit_tls(const AuditTlsOptions& options,
+                                            const AuditTlsMaterial* previous) {
   AuditTlsMaterial m;
   m.generated = true;
-  auto ca = http::generate_ca("vigil-audit-ca", options.validity);
-  if (!ca.ok()) return Error{"generating the audit CA: " + ca.error()};
+  const auto deadline = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now() + options.renew_before);
+  auto lasting = [&](const std::string& pem) {
+    auto info = http::inspect_certificate(pem);
+    return info.ok() && info->not_after >= deadline;
+  };
+  // What the API server already holds stays when it is still good: the CA it trusts, its client
+  // certificate and the token, so renewing the serving certificate needs nothing on its side.
+  http::CertKeyPem ca;
+  if (previous && !previous->ca_pem.empty() && !previous->ca_key_pem.empty() &&
+      http::key_matches_certificate(previous->ca_pem, previous->ca_key_pem) &&
+      lasting(previous->ca_pem)) {
+    ca = http::CertKeyPem{previous->ca_pem, previous->ca_key_pem};
+  } else {
+    auto fresh = http::generate_ca("vigil-audit-ca", options.validity);
+    if (!fresh.ok()) return Error{"generating the audit CA: " + fresh.error()};
+    ca = *fresh;
+    if (previous && !previous->ca_pem.empty())
+      spdlog::warn(
+          "New audit CA: render the API server's webhook kubeconfig again "
+          "(vigilctl audit-config --from-cluster) on every control-plane node");
+  }
   http::CertRequest serving;
   serving.common_name = options.service + "." + options.ns + ".svc";
   for (const auto& n : audit_tls_names(options)) {
     (looks_like_ip(n) ? serving.ip_addresses : serving.dns_names).push_back(n);
   }
   serving.validity = options.validity;
-  auto cert = http::issue_certificate(*ca, serving);
+  auto cert = http::issue_certificate(ca, serving);
   if (!cert.ok()) return Error{"issuing the audit serving certificate: " + cert.error()};
-  http::CertRequest client;
-  client.common_name = kClientCommonName;
-  client.server = false;
-  client.client = true;
-  client.validity = options.validity;
-  auto client_cert = http::issue_certificate(*ca, client);
-  if (!client_cert.ok())
-    return Error{"issuing the audit client certificate: " + client_cert.error()};
-  m.ca_pem = ca->cert_pem;
-  m.ca_key_pem = ca->key_pem;
+  m.ca_pem = ca.cert_pem;
+  m.ca_key_pem = ca.key_pem;
   m.cert_pem = cert->cert_pem;
   m.key_pem = cert->key_pem;
-  m.client_cert_pem = client_cert->cert_pem;
-  m.client_key_pem = client_cert->key_pem;
+  if (previous && !previous->client_cert_pem.empty() &&
+      http::key_matches_certificate(previous->client_cert_pem, previous->client_key_pem) &&
+      http::certificate_signed_by(previous->client_cert_pem, ca.cert_pem) &&
+      lasting(previous->client_cert_pem)) {
+    m.client_cert_pem = previous->client_cert_pem;
+    m.client_key_pem = previous->client_key_pem;
+  } else {
+    http::CertRequest client;
+    client.common_name = kClientCommonName;
+    client.server = false;
+    client.client = true;
+    client.validity = options.validity;
+    auto client_cert = http::issue_certificate(ca, client);
+    if (!client_cert.ok())
+      return Error{"issuing the audit client certificate: " + client_cert.error()};
+    m.client_cert_pem = client_cert->cert_pem;
+    m.client_key_pem = client_cert->key_pem;
+  }
   m.client_ca_pem = m.ca_pem;
-  m.token = random_token();
+  m.token = previous && !previous->token.empty() ? previous->token : random_token();
   if (m.token.empty()) return Error{"no random bytes for the audit token"};
   m.webhook_kubeconfig = webhook_kubeconfig(options, m);
   return m;
@@ -174,6 +204,7 @@ Result<AuditTlsMaterial> ensure_audit_tls(k8s::Client& client, const AuditTlsOpt
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto got = client.get(k8s::secrets(), options.ns, options.secret_name);
     std::string resource_version;
+    std::optional<AuditTlsMaterial> previous;
     if (got.ok()) {
       const Json secret = parse_bounded_json(*got);
       auto data = secret_data(secret);
@@ -211,12 +242,13 @@ Result<AuditTlsMaterial> ensure_audit_tls(k8s::Client& client, const AuditTlsOpt
       }
       const std::string why = renewal_reason(options, m);
       if (why.empty()) return m;
+      previous = m;
       spdlog::info("Renewing the audit receiver's certificates in Secret {}/{}: {}", options.ns,
                    options.secret_name, why);
     } else if (got.error_code() != k8s::kStatusNotFound) {
       return Error{"reading Secret " + options.ns + "/" + options.secret_name + ": " + got.error()};
     }
-    auto fresh = generate_audit_tls(options);
+    auto fresh = generate_audit_tls(options, previous ? &*previous : nullptr);
     if (!fresh.ok()) return fresh;
     auto written = resource_version.empty()
                        ? client.create(k8s::secrets(), options.ns, secret_json(options, *fresh, ""))

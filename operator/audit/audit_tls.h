@@ -57,7 +57,10 @@ std::vector<std::string> audit_tls_names(const AuditTlsOptions& options);
 // one whose create loses the race reads the winner's.
 Result<AuditTlsMaterial> ensure_audit_tls(k8s::Client& client, const AuditTlsOptions& options);
 
-// Generates fresh material (no I/O): a CA, a serving certificate and a client certificate.
-Result<AuditTlsMaterial> generate_audit_tls(const AuditTlsOptions& options);
+// Generates material (no I/O): a serving certificate, and a CA, a client certificate and a token
+// unless `previous` has ones that are good beyond options.renew_before (then they stay, so the
+// API server's webhook kubeconfig keeps working across a renewal).
+Result<AuditTlsMaterial> generate_audit_tls(const AuditTlsOptions& options,
+                                            const AuditTlsMaterial* previous = nullptr);
 
 }  // namespace vigil::op
