@@ -22,7 +22,10 @@ Compiles SecurityRules and validates AlertSinks (status: Accepted, with line and
 errors), and publishes every accepted rule and sink as the bundle the node agents load
 (ConfigMap vigil-bundle and Secret vigil-bundle-credentials in its namespace). Sums the node
 agents' reports (NodeAgent objects) into the rules' status (nodes programmed/targeted, alerts,
-Programmed) and the sinks' (delivered, failed, dropped).
+Programmed) and the sinks' (delivered, failed, dropped). Receives the API server's audit
+webhook over HTTPS and runs the k8s_audit rules on it (every replica receives; the leader writes
+the status), with a CA and certificates it generates into Secret vigil-audit-tls; `vigilctl
+audit-config --from-cluster` renders the API server's side.
 
 Usage: vigil-operator [flags]
   --kubeconfig PATH      kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
