@@ -68,7 +68,7 @@ std::vector<Binding> all_bindings() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<Binding> bindings = all_bindings();
-  static std::vector<Value> pool;
+  static ValuePool pool;
   static Arena arena;
 
   AuditDecodeOptions options;
