@@ -145,16 +145,30 @@ http::Response send(op::AuditReceiver& receiver, uint8_t variants, std::string_v
   req.peer = "127.0.0.1:40000";
   req.tls = true;
   switch (variants & 3) {
-    case 0: req.headers.emplace_back("Authorization", std::string("Bearer ") + kToken); break;
-    case 1: req.headers.emplace_back("Authorization", "Bearer fuzz-token-0123456788"); break;
-    case 2: break;
-    case 3: req.headers.emplace_back("authorization", std::string("bearer   ") + kToken + "  "); break;
+    case 0:
+      req.headers.emplace_back("Authorization", std::string("Bearer ") + kToken);
+      break;
+    case 1:
+      req.headers.emplace_back("Authorization", "Bearer fuzz-token-0123456788");
+      break;
+    case 2:
+      break;
+    case 3:
+      req.headers.emplace_back("authorization", std::string("bearer   ") + kToken + "  ");
+      break;
   }
   switch ((variants >> 2) & 3) {
-    case 0: req.headers.emplace_back("Content-Type", "application/json"); break;
-    case 1: req.headers.emplace_back("content-type", "application/json; charset=utf-8"); break;
-    case 2: req.headers.emplace_back("Content-Type", "text/plain"); break;
-    case 3: break;
+    case 0:
+      req.headers.emplace_back("Content-Type", "application/json");
+      break;
+    case 1:
+      req.headers.emplace_back("content-type", "application/json; charset=utf-8");
+      break;
+    case 2:
+      req.headers.emplace_back("Content-Type", "text/plain");
+      break;
+    case 3:
+      break;
   }
   req.client_cert_verified = (variants >> 4) & 1;
   req.body.assign(body.data(), body.size());

@@ -116,7 +116,7 @@ Result<X509Ptr> new_certificate(const std::string& common_name, X509_NAME* issue
                                        static_cast<int>(common_name.size()), -1, 0) == 1 &&
             X509_set_issuer_name(cert.get(), issuer != nullptr ? issuer : subject) == 1 &&
             // Five minutes back: a peer whose clock runs a little behind accepts it at once.
-            X509_gmtime_adj(X509_getm_notBefore(cert.get()), -5 * 60) != nullptr &&
+            X509_gmtime_adj(X509_getm_notBefore(cert.get()), -5L * 60) != nullptr &&
             X509_gmtime_adj(X509_getm_notAfter(cert.get()), seconds) != nullptr &&
             X509_set_pubkey(cert.get(), key) == 1;
   if (!ok) return Error{"cannot fill in the certificate: " + openssl_errors()};
@@ -144,7 +144,7 @@ Result<bool> add_subject_alt_names(X509* cert, const CertRequest& request) {
     if (!owned || !name) return false;
     GENERAL_NAME_set0_value(name.get(), type, owned.release());
     if (sk_GENERAL_NAME_push(names.get(), name.get()) == 0) return false;
-    name.release();  // owned by names now
+    (void)name.release();  // owned by names now
     return true;
   };
   for (const auto& dns : request.dns_names) {
