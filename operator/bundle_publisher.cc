@@ -13,6 +13,13 @@ namespace {
 
 using Json = nlohmann::json;
 
+// Adds metadata.ownerReferences (a JSON array) unless it is empty.
+void set_owners(Json& object, const std::string& owners) {
+  if (owners.empty()) return;
+  Json refs = Json::parse(owners, nullptr, false);
+  if (refs.is_array()) object["metadata"]["ownerReferences"] = std::move(refs);
+}
+
 Json labels() {
   return Json{{"app.kubernetes.io/name", "vigil"}, {"app.kubernetes.io/component", "bundle"}};
 }
@@ -29,6 +36,7 @@ Result<bool> BundlePublisher::write_credentials(const std::string& json, const s
                    {"annotations", {{std::string(bundle::kHashAnnotation), hash}}}}},
                  {"type", "Opaque"},
                  {"data", {{std::string(bundle::kCredentialsKey), k8s::base64_encode(json)}}}};
+  set_owners(secret, owners_);
   auto current = client_.get(k8s::secrets(), ns_, bundle::kSecretName);
   if (!current.ok() && current.error_code() == k8s::kStatusNotFound) {
     auto created = client_.create(k8s::secrets(), ns_, secret.dump());
@@ -112,6 +120,7 @@ Result<PublishResult> BundlePublisher::publish(
           {std::string(bundle::kHashAnnotation), hash}}}}},
       {"data",
        {{std::string(bundle::kRulesKey), b.rules}, {std::string(bundle::kSinksKey), b.sinks}}}};
+  set_owners(cm, owners_);
   Result<std::string> written = current.ok() ? ([&] {
     cm["metadata"]["resourceVersion"] = resource_version;
     return client_.update(k8s::configmaps(), ns_, bundle::kConfigMapName, cm.dump());

@@ -25,7 +25,10 @@ struct PublishResult {
 
 class BundlePublisher {
  public:
-  BundlePublisher(k8s::Client& client, std::string ns) : client_(client), ns_(std::move(ns)) {}
+  // `owner_references_json`: metadata.ownerReferences (a JSON array) of the ConfigMap and the
+  // Secret, so they go away with the install; "" for none.
+  BundlePublisher(k8s::Client& client, std::string ns, std::string owner_references_json = {})
+      : client_(client), ns_(std::move(ns)), owners_(std::move(owner_references_json)) {}
 
   Result<PublishResult> publish(
       std::vector<bundle::BundleObject> rules, std::vector<bundle::BundleObject> sinks,
@@ -36,6 +39,7 @@ class BundlePublisher {
 
   k8s::Client& client_;
   std::string ns_;
+  std::string owners_;
 };
 
 }  // namespace vigil::op

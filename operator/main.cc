@@ -64,6 +64,10 @@ Audit webhook receiver (kube-apiserver's audit events, evaluated with the k8s_au
   --audit-max-body-bytes N
                          larger requests get 413 (default 16777216)
   --cluster-name NAME    reported as ka.cluster.name
+  --owner-service-account NAME
+                         the ServiceAccount (in --namespace) that owns the objects the operator
+                         creates, so uninstalling Vigil removes them (the manifests and the Helm
+                         chart set vigil-operator; default: none)
   --log-level LEVEL      trace, debug, info, warn, error (default info)
   --help
 )";
@@ -181,6 +185,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       config.audit_max_body = static_cast<size_t>(n);
+    } else if (a == "--owner-service-account") {
+      config.owner_service_account = v;
     } else if (a == "--cluster-name") {
       config.cluster_name = v;
     } else if (a == "--log-level") {

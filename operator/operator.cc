@@ -205,7 +205,8 @@ bool load_bundle_history(k8s::Client& client, const std::string& ns, BundleHisto
 // audit policy, the CA bundle and the URL. The kubeconfig with the client credential stays in
 // the TLS Secret. True when the ConfigMap holds `data` (written or already so).
 bool publish_audit_config(k8s::Client& client, const std::string& ns,
-                          const std::map<std::string, std::string>& data) {
+                          const std::map<std::string, std::string>& data,
+                          const std::string& owners) {
   constexpr const char* kName = "vigil-audit-config";
   nlohmann::json cm{{"apiVersion", "v1"},
                     {"kind", "ConfigMap"},
@@ -214,6 +215,7 @@ bool publish_audit_config(k8s::Client& client, const std::string& ns,
                       {"namespace", ns},
                       {"labels", {{"app.kubernetes.io/managed-by", "vigil-operator"}}}}},
                     {"data", data}};
+  if (!owners.empty()) cm["metadata"]["ownerReferences"] = nlohmann::json::parse(owners);
   auto got = client.get(k8s::configmaps(), ns, kName);
   if (got.ok()) {
     const nlohmann::json cur = parse_bounded_json(*got);
@@ -240,6 +242,25 @@ std::string local_hostname() {
 
 Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
                           const std::atomic<bool>& stop) {
+  // The owner of what this operator creates: looked up once (its uid is what the reference needs).
+  std::string owners;
+  if (!config.owner_service_account.empty()) {
+    auto sa = client.get(k8s::service_accounts(), config.ns, config.owner_service_account);
+    if (!sa.ok())
+      return Error{"--owner-service-account: ServiceAccount " + config.ns + "/" +
+                   config.owner_service_account + ": " + sa.error()};
+    const nlohmann::json doc = parse_bounded_json(*sa);
+    const std::string uid =
+        doc.is_object() && doc.contains("metadata") && doc["metadata"].is_object()
+            ? doc["metadata"].value("uid", std::string())
+            : std::string();
+    if (uid.empty()) return Error{"ServiceAccount " + config.owner_service_account + " has no uid"};
+    owners = nlohmann::json::array({{{"apiVersion", "v1"},
+                                     {"kind", "ServiceAccount"},
+                                     {"name", config.owner_service_account},
+                                     {"uid", uid}}})
+                 .dump();
+  }
   Metrics metrics;
   Trigger trigger(config.node_report_debounce);
   auto on_change = [&](k8s::WatchEventType, const std::string&) { trigger.notify(); };
@@ -288,6 +309,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
       tls_options.service = config.audit_service;
       tls_options.service_port = config.audit_service_port;
       tls_options.extra_names = config.audit_tls_names;
+      tls_options.owner_references_json = owners;
       auto material = ensure_audit_tls(client, tls_options);
       if (!material.ok()) return Error{"audit receiver TLS: " + material.error()};
       tls_material = *material;
@@ -320,7 +342,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     reporter = std::make_unique<ReceiverReporter>(
         client,
         ReceiverReporter::Options{config.ns, identity, config.receiver_report_interval,
-                                  std::chrono::seconds(30)},
+                                  std::chrono::seconds(30), owners},
         *receiver, [d = audit_dispatcher.get()] { return d->stats(); });
   }
 
@@ -359,6 +381,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     lc.lease_duration = config.lease_duration;
     lc.renew_deadline = config.renew_deadline;
     lc.retry_period = config.retry_period;
+    lc.owner_references_json = owners;
     // The callbacks outlive `lc` (a block local): they capture the identity by value.
     auto e = k8s::LeaderElector::create(
         client, lc,
@@ -394,7 +417,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   k8s::EventRecorder events(client, "vigil-operator");
   SecurityRuleController rule_controller(client, config.ns, &events);
   AlertSinkController sink_controller(client);
-  BundlePublisher publisher(client, config.ns);
+  BundlePublisher publisher(client, config.ns, owners);
   NodeAgentCache agent_cache;
   BundleHistory bundle_history;
   bool history_loaded = false;
@@ -497,7 +520,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     if (rules.status_failures + sinks.status_failures > 0) trigger.notify();  // retry soon
     if (!leader) continue;
     if (!audit_config_published && !audit_config_data.empty())
-      audit_config_published = publish_audit_config(client, config.ns, audit_config_data);
+      audit_config_published = publish_audit_config(client, config.ns, audit_config_data, owners);
     std::vector<BundleHistory::Published> in_bundle;
     in_bundle.reserve(rules.bundle_rules.size());
     for (const auto& r : rules.bundle_rules) in_bundle.push_back({r.ns, r.name, r.generation});

@@ -55,6 +55,10 @@ struct OperatorConfig {
   size_t audit_max_body = 16u << 20;
   std::string cluster_name;  // ka.cluster.name
   std::chrono::milliseconds receiver_report_interval{2000};
+  // The ServiceAccount (in `ns`) that owns every object the operator creates in its namespace
+  // (bundle, audit Secret and ConfigMaps, receiver reports, Lease), so that uninstalling Vigil
+  // (which deletes the ServiceAccount) lets the garbage collector remove them. "": no owner.
+  std::string owner_service_account;
 };
 
 // Runs until `stop` becomes true; returns an error when startup fails (bad address, ...).

@@ -137,6 +137,10 @@ bool LeaderElector::write_lease(const Record& record, bool create) {
              {"kind", "Lease"},
              {"metadata", {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}},
              {"spec", json::object()}};
+    if (!config_.owner_references_json.empty()) {
+      json owners = json::parse(config_.owner_references_json, nullptr, false);
+      if (owners.is_array()) lease["metadata"]["ownerReferences"] = std::move(owners);
+    }
   } else {
     std::string base;
     {

@@ -41,6 +41,9 @@ struct LeaderElectionConfig {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   bool release_on_stop = true;
+  // metadata.ownerReferences of the Lease when this candidate creates it (a JSON array), so it
+  // goes away with its owner; "" for none.
+  std::string owner_references_json;
 };
 
 struct LeaderCallbacks {

@@ -15,6 +15,7 @@ ResourceRef secrets() { return {"", "v1", "secrets", true}; }
 ResourceRef pods() { return {"", "v1", "pods", true}; }
 ResourceRef namespaces() { return {"", "v1", "namespaces", false}; }
 ResourceRef nodes() { return {"", "v1", "nodes", false}; }
+ResourceRef service_accounts() { return {"", "v1", "serviceaccounts", true}; }
 ResourceRef leases() { return {"coordination.k8s.io", "v1", "leases", true}; }
 ResourceRef core_events() { return {"", "v1", "events", true}; }
 ResourceRef events() { return {"events.k8s.io", "v1", "events", true}; }

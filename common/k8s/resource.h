@@ -28,6 +28,7 @@ ResourceRef pods();
 ResourceRef namespaces();
 ResourceRef nodes();
 ResourceRef leases();
+ResourceRef service_accounts();
 ResourceRef core_events();  // v1 Event
 ResourceRef events();       // events.k8s.io/v1 Event
 ResourceRef custom_resource_definitions();

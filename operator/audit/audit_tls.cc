@@ -88,6 +88,10 @@ std::string secret_json(const AuditTlsOptions& options, const AuditTlsMaterial& 
             {"labels", {{"app.kubernetes.io/managed-by", "vigil-operator"}}},
             {"annotations", {{kGeneratedAnnotation, "true"}}}};
   if (!resource_version.empty()) meta["resourceVersion"] = resource_version;
+  if (!options.owner_references_json.empty()) {
+    Json owners = Json::parse(options.owner_references_json, nullptr, false);
+    if (owners.is_array()) meta["ownerReferences"] = std::move(owners);
+  }
   Json s{{"apiVersion", "v1"},
          {"kind", "Secret"},
          {"type", "Opaque"},

@@ -33,6 +33,7 @@ struct AuditTlsOptions {
   std::vector<std::string> extra_names;  // more SANs: DNS names or IP addresses
   std::chrono::hours validity{24 * 365};
   std::chrono::hours renew_before{24 * 30};
+  std::string owner_references_json;  // the Secret's metadata.ownerReferences ("" for none)
 };
 
 struct AuditTlsMaterial {

@@ -99,7 +99,8 @@ api::NodeAgentStatus build_receiver_status(const api::NodeAgentStatus* stored,
 
 std::string render_receiver_configmap(std::string_view ns, std::string_view identity,
                                       const api::NodeAgentStatus& status,
-                                      std::string_view resource_version) {
+                                      std::string_view resource_version,
+                                      std::string_view owner_references_json) {
   Json meta{
       {"name", receiver_configmap_name(identity)},
       {"namespace", ns},
@@ -107,6 +108,10 @@ std::string render_receiver_configmap(std::string_view ns, std::string_view iden
        {{std::string(kReceiverLabel), "true"}, {"app.kubernetes.io/managed-by", "vigil-operator"}}},
       {"annotations", {{kIdentityAnnotation, identity}}}};
   if (!resource_version.empty()) meta["resourceVersion"] = resource_version;
+  if (!owner_references_json.empty()) {
+    Json owners = parse_bounded_json(owner_references_json);
+    if (owners.is_array()) meta["ownerReferences"] = std::move(owners);
+  }
   // The status patch's "status" object is exactly a NodeAgent's status.
   Json patch = parse_bounded_json(api::to_status_patch_json(status, ""));
   Json data{{std::string(kReceiverReportKey),
@@ -208,10 +213,12 @@ bool ReceiverReporter::write(bool stopping) {
   Result<std::string> written =
       resource_version_.empty()
           ? client_.create(k8s::configmaps(), options_.ns,
-                           render_receiver_configmap(options_.ns, options_.identity, status))
-          : client_.update(k8s::configmaps(), options_.ns, name,
-                           render_receiver_configmap(options_.ns, options_.identity, status,
-                                                     resource_version_));
+                           render_receiver_configmap(options_.ns, options_.identity, status, {},
+                                                     options_.owner_references_json))
+          : client_.update(
+                k8s::configmaps(), options_.ns, name,
+                render_receiver_configmap(options_.ns, options_.identity, status, resource_version_,
+                                          options_.owner_references_json));
   if (!written.ok()) {
     ++failures_;
     if (written.error_code() == k8s::kStatusConflict) {

@@ -49,7 +49,8 @@ api::v1alpha1::NodeAgentStatus build_receiver_status(const api::v1alpha1::NodeAg
 // The ConfigMap (JSON for POST/PUT) holding `status` for `identity`.
 std::string render_receiver_configmap(std::string_view ns, std::string_view identity,
                                       const api::v1alpha1::NodeAgentStatus& status,
-                                      std::string_view resource_version = {});
+                                      std::string_view resource_version = {},
+                                      std::string_view owner_references_json = {});
 // A receiver's report as a NodeAgent (name = identity); error when the ConfigMap is not one.
 Result<api::v1alpha1::NodeAgent> parse_receiver_configmap(std::string_view configmap_json);
 
@@ -61,6 +62,7 @@ class ReceiverReporter {
     std::string identity;
     std::chrono::milliseconds report_interval{2000};
     std::chrono::seconds heartbeat{30};
+    std::string owner_references_json;  // of the ConfigMap ("" for none)
   };
   ReceiverReporter(k8s::Client& client, Options options, const AuditReceiver& receiver,
                    std::function<std::vector<alerts::SinkStats>()> sink_stats);
