@@ -60,6 +60,9 @@ Environment:
   VIGIL_CONTROLPLANE_STOP_TIMEOUT   Seconds between SIGTERM and SIGKILL (default 15).
   VIGIL_AUDIT_WEBHOOK_CONFIG Kubeconfig-format file: adds --audit-webhook-config-file, with
                              --audit-webhook-batch-max-wait=1s and --audit-webhook-initial-backoff=1s.
+                             A file that does not exist yet gets a placeholder pointing nowhere, so
+                             the API server starts; write the real one later and restart-apiserver
+                             (the operator makes the webhook's certificates only once it runs).
   VIGIL_AUDIT_WEBHOOK_MODE   batch (default) | blocking | blocking-strict.
   VIGIL_AUDIT_POLICY         Audit policy file (--audit-policy-file). If a webhook or log is set
                              without it, a default policy (Metadata, health probes omitted) is used.
@@ -412,6 +415,17 @@ cmd_start() {
     [[ -r "$policy" ]] || die "VIGIL_AUDIT_POLICY=$policy not readable"
     audit+=(--audit-policy-file="$policy")
     if [[ -n "${VIGIL_AUDIT_WEBHOOK_CONFIG:-}" ]]; then
+      if [[ ! -e "$VIGIL_AUDIT_WEBHOOK_CONFIG" ]]; then
+        cat >"$VIGIL_AUDIT_WEBHOOK_CONFIG" <<'YAML' || die "cannot write $VIGIL_AUDIT_WEBHOOK_CONFIG"
+# A placeholder: replace it with the real webhook kubeconfig, then restart-apiserver.
+apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:9/k8s-audit"}}]
+users: [{name: none, user: {}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+YAML
+      fi
       [[ -r "$VIGIL_AUDIT_WEBHOOK_CONFIG" ]] || die "VIGIL_AUDIT_WEBHOOK_CONFIG=$VIGIL_AUDIT_WEBHOOK_CONFIG not readable"
       audit+=(--audit-webhook-config-file="$VIGIL_AUDIT_WEBHOOK_CONFIG"
               --audit-webhook-mode="${VIGIL_AUDIT_WEBHOOK_MODE:-batch}"

@@ -46,14 +46,6 @@ say "Starting a local control plane (kube-apiserver + etcd; the first run builds
 # With Vigil's audit policy; the webhook config is a placeholder until the operator has made its
 # certificates (kube-apiserver needs the file at start), then replaced and the API server restarted.
 "$BUILD/vigilctl" audit-config --policy-only >"$WORK/audit-policy.yaml" || die "vigilctl audit-config"
-cat >"$WORK/audit-webhook.kubeconfig" <<'YAML'
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9/k8s-audit"}}]
-users: [{name: none, user: {}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-YAML
 VIGIL_AUDIT_POLICY=$WORK/audit-policy.yaml VIGIL_AUDIT_WEBHOOK_CONFIG=$WORK/audit-webhook.kubeconfig \
   "$CP" start "$D" 2>&1 | sed 's/^/    /' || die "control plane failed to start (see $D)"
 [[ -f "$D/env" ]] || die "control plane failed to start (see $D)"

@@ -51,17 +51,9 @@ for _ in $(seq 50); do [[ -s "$WORK/recorder.port" ]] && break; sleep 0.1; done
 [[ -s "$WORK/recorder.port" ]] || { cat "$WORK/recorder.log"; abort "recorder did not start"; }
 touch "$WORK/alerts.jsonl"
 
-# ---- the control plane, with Vigil's audit policy and (for now) a placeholder webhook config:
-# kube-apiserver needs the file at start; it is replaced once the operator made its certificates.
+# ---- the control plane, with Vigil's audit policy and (for now) a placeholder webhook config
+# (scripts/controlplane.sh writes one: the file does not exist yet), replaced once the operator made its certificates.
 "$VIGILCTL" audit-config --policy-only >"$WORK/audit-policy.yaml" || abort "vigilctl audit-config --policy-only"
-cat >"$WORK/webhook.kubeconfig" <<'YAML'
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9/k8s-audit"}}]
-users: [{name: none, user: {}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-YAML
 VIGIL_AUDIT_POLICY=$WORK/audit-policy.yaml VIGIL_AUDIT_WEBHOOK_CONFIG=$WORK/webhook.kubeconfig \
   VIGIL_AUDIT_WEBHOOK_MODE=batch "$CP" start "$D" >"$WORK/controlplane.log" 2>&1 \
   || { tail -n 30 "$WORK/controlplane.log"; abort "control plane start"; }
