@@ -94,6 +94,10 @@ clean: ## Remove build/ and build-fuzz/.
 run: build ## Run vigil-agent on this host with the default rules (root); ARGS="--rules f.yaml" adds flags.
 	./$(BUILD_DIR)/vigil-agent $(ARGS)
 
+.PHONY: images
+images: ## Container images with buildah from scratch (offline; see deploy/images/README.md)
+	@scripts/build-images.sh
+
 ##@ Test
 
 .PHONY: test

@@ -33,7 +33,19 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t& out) {
 
 }  // namespace
 
-Result<AgentConfig> parse_agent_args(const std::vector<std::string>& args) {
+Result<AgentConfig> parse_agent_args(const std::vector<std::string>& raw_args) {
+  // "--flag=value" is "--flag value" (Kubernetes manifests write args that way).
+  std::vector<std::string> args;
+  args.reserve(raw_args.size());
+  for (const std::string& a : raw_args) {
+    const size_t eq = a.find('=');
+    if (a.starts_with("--") && eq != std::string::npos && eq > 2) {
+      args.push_back(a.substr(0, eq));
+      args.push_back(a.substr(eq + 1));
+    } else {
+      args.push_back(a);
+    }
+  }
   AgentConfig c;
   bool explicit_default = false, no_default = false, in_rules = false, explicit_output = false;
   for (size_t i = 0; i < args.size(); ++i) {

@@ -201,5 +201,17 @@ TEST(AgentConfigTest, ClusterModeErrors) {
             std::string::npos);
 }
 
+TEST(AgentConfigTest, FlagEqualsValueAsKubernetesManifestsWriteIt) {
+  auto c = parse({"--in-cluster", "--node-name=node-1", "--namespace=vigil-system",
+                  "--health-addr=0.0.0.0:8082", "--spool-dir=/var/lib/vigil/spool"});
+  ASSERT_TRUE(c.ok()) << c.error();
+  EXPECT_TRUE(c->in_cluster);
+  EXPECT_EQ(c->node_name, "node-1");
+  auto rules = parse({"--rules=a.yaml", "b.yaml"});
+  ASSERT_TRUE(rules.ok()) << rules.error();
+  EXPECT_EQ(rules->rule_paths, (std::vector<std::string>{"a.yaml", "b.yaml"}));
+  EXPECT_FALSE(parse({"--no-stdout=true"}).ok());  // a switch takes no value
+}
+
 }  // namespace
 }  // namespace vigil::agent
