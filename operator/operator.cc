@@ -331,6 +331,8 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
         std::make_unique<alerts::Dispatcher>(alerts::DispatcherOptions{.hostname = hostname});
     receiver = std::make_unique<AuditReceiver>(std::move(ro), audit_dispatcher.get());
     auto handler = [r = receiver.get()](const http::Request& req) { return r->handle(req); };
+    // Callers are authenticated before their body is read.
+    so.before_body = [r = receiver.get()](const http::Request& req) { return r->check_head(req); };
     auto started = http::HttpServer::start(
         so, {http::route("POST", std::string(audit::kAuditPath), handler),
              http::route("POST", std::string(audit::kAuditPathAlt), handler)});

@@ -274,6 +274,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     first_ = false;
     tcp_layer().expires_after(shared_->options.read_timeout);
     const auto& h = parser_->get();
+    if (shared_->options.before_body) {
+      Request head = request_head(h);
+      std::optional<Response> early;
+      try {
+        early = shared_->options.before_body(head);
+      } catch (const std::exception& e) {
+        shared_->log->error("Request check for {} {} failed: {}", head.method, head.path, e.what());
+        early = Response{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      }
+      if (early) return write(std::move(*early), false, h.version());
+    }
     // A declared body over the limit is refused before it is sent.
     if (auto len = parser_->content_length(); len && *len > shared_->options.body_limit) {
       ++shared_->too_large;
@@ -307,19 +318,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) return fail(ec, false);
     ++shared_->requests;
     auto msg = parser_->release();
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    req.path = req.target.substr(0, req.target.find('?'));
-    for (const auto& f : msg)
-      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    Request req = request_head(msg);
     req.body = std::move(msg.body());
+    Response r = dispatch(*shared_, req);
+    write(std::move(r), msg.keep_alive(), msg.version());
+  }
+
+  // Everything of a request but its body.
+  template <class Header>
+  Request request_head(const Header& h) {
+    Request req;
+    req.method = std::string(h.method_string());
+    req.target = std::string(h.target());
+    req.path = req.target.substr(0, req.target.find('?'));
+    for (const auto& f : h)
+      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.peer = peer();
     req.tls = kTls;
     req.client_cert_verified = client_cert_verified_;
     req.client_common_name = client_common_name_;
-    Response r = dispatch(*shared_, req);
-    write(std::move(r), msg.keep_alive(), msg.version());
+    return req;
   }
 
   void write(Response r, bool keep_alive, unsigned version) {

@@ -63,6 +63,11 @@ struct TlsOptions {
   bool require_client_cert = false;
 };
 
+// Looks at a request before its body is read (the Request has no body); a response it returns
+// is sent at once and the connection closed, the body never read. For authentication, so an
+// unauthenticated caller cannot make the server buffer a body up to the limit.
+using BeforeBody = std::function<std::optional<Response>(const Request&)>;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;                              // 0: pick a free port (see HttpServer::port())
@@ -73,8 +78,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // between keep-alive requests
   size_t max_connections = 256;                   // further connections are closed at once
   int threads = 1;
-  std::string name = "http";      // logger and Server header suffix
-  std::optional<TlsOptions> tls;  // unset: plain HTTP
+  std::string name = "http";  // logger and Server header suffix
+  std::optional<TlsOptions> tls;
+  BeforeBody before_body;  // optional  // unset: plain HTTP
 };
 
 struct ServerStats {

@@ -222,15 +222,16 @@ bool AuditReceiver::has_rules() const {
   return impl_->rules != nullptr;
 }
 
-http::Response AuditReceiver::handle(const http::Request& req) {
+std::optional<http::Response> AuditReceiver::check_head(const http::Request& req) {
   Impl& s = *impl_;
-  const auto received = Clock::now();
   bool authenticated = false;
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    ++s.stats.requests;
     authenticated = s.authenticated(req);
-    if (!authenticated) ++s.stats.unauthorized;
+    if (!authenticated) {
+      ++s.stats.requests;
+      ++s.stats.unauthorized;
+    }
   }
   if (!authenticated) {
     http::Response r = text(401, "unauthorized: present a client certificate or a bearer token");
@@ -240,9 +241,22 @@ http::Response AuditReceiver::handle(const http::Request& req) {
   const std::string content_type = req.header("Content-Type");
   if (!content_type.empty() && content_type.find("json") == std::string::npos) {
     std::lock_guard<std::mutex> lock(s.mu);
+    ++s.stats.requests;
     ++s.stats.bad_requests;
     return text(
         415, "unsupported content type '" + shorten(content_type) + "': expected application/json");
+  }
+  return std::nullopt;
+}
+
+http::Response AuditReceiver::handle(const http::Request& req) {
+  Impl& s = *impl_;
+  const auto received = Clock::now();
+  // The server's before_body hook normally ran these already; without it they run here.
+  if (auto refused = check_head(req)) return *refused;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    ++s.stats.requests;
   }
   auto batch = fields::decode_audit_batch(req.body, s.decode);
   if (!batch.ok()) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,9 @@ class AuditReceiver {
 
   // The route handler for POST /k8s-audit and /k8s_audit. Safe from any thread.
   http::Response handle(const http::Request& request);
+  // The same authentication and content-type checks on a request's head, for the server's
+  // before_body hook: a refused caller gets 401 (or 415) before its body is read. Empty: go on.
+  std::optional<http::Response> check_head(const http::Request& request);
 
   // Waits until every queued batch is evaluated; false on timeout.
   bool flush(std::chrono::milliseconds timeout);

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -183,6 +185,46 @@ TEST(HttpServerStartTest, ReportsBindErrorsAndReleasesThePort) {
   EXPECT_TRUE(c.ok()) << c.error();
   o.address = "not-an-ip";
   EXPECT_FALSE(HttpServer::start(o, {}).ok());
+}
+
+TEST(HttpServerBeforeBodyTest, RefusesOnTheHeadWithoutReadingTheBody) {
+  std::atomic<int> handled{0};
+  ServerOptions o;
+  o.body_limit = 64u << 20;
+  o.before_body = [](const Request& r) -> std::optional<Response> {
+    if (r.header("Authorization") == "Bearer ok") return std::nullopt;
+    EXPECT_TRUE(r.body.empty());
+    return Response{401, "text/plain", "who are you\n", {}};
+  };
+  auto s =
+      HttpServer::start(o, {route("POST", "/in", [&](const Request& r) {
+                          ++handled;
+                          return Response{200, "text/plain", std::to_string(r.body.size()), {}};
+                        })});
+  ASSERT_TRUE(s.ok()) << s.error();
+  const uint16_t port = s.value()->port();
+  {
+    // Announces 32 MiB and waits for 100-continue: the answer is 401, and no body is sent.
+    Conn c(port);
+    ASSERT_TRUE(c.ok());
+    c.send_all(
+        "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 33554432\r\n"
+        "Expect: 100-continue\r\n\r\n");
+    std::string got = c.read_until("who are you");
+    EXPECT_EQ(got.rfind("HTTP/1.1 401", 0), 0u) << got;
+    EXPECT_EQ(got.find("100 Continue"), std::string::npos) << got;
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  {
+    Conn c(port);
+    ASSERT_TRUE(c.ok());
+    c.send_all(
+        "POST /in HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ok\r\nContent-Length: 5\r\n"
+        "\r\nhello");
+    std::string got = c.read_until("\r\n\r\n5");
+    EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+  }
+  EXPECT_EQ(handled.load(), 1);
 }
 
 }  // namespace
