@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A real, local Kubernetes control plane (etcd + kube-apiserver) for Vigil's tests and demo.
+# A real, local Kubernetes control plane (etcd + kube-apiserver, optionally kube-controller-manager)
+# for Vigil's tests and demo.
 #
 # No mock API server: kube-apiserver and etcd are built from their Go modules (pinned in
 # test/controlplane/{kube,etcd}/go.mod) and run as plain background processes, the way
@@ -27,24 +28,28 @@ usage() {
   cat <<EOF
 Usage: scripts/controlplane.sh COMMAND [ARGS]
 
-A real local Kubernetes control plane (etcd + kube-apiserver, no controller-manager,
-no scheduler, no kubelet) for tests and the demo.
+A real local Kubernetes control plane (etcd + kube-apiserver, no scheduler, no kubelet; a
+kube-controller-manager only with VIGIL_CONTROLLERS) for tests and the demo.
 
 Commands:
   build          Build kube-apiserver, kubectl and etcd (go build -trimpath) into the
                  binary cache, unless already there. A cold build takes several minutes
                  on 2 cores (most of it kube-apiserver); later builds are a no-op.
+                 With VIGIL_CONTROLLERS set, kube-controller-manager too (~1-2 min more).
   start DIR      Generate certs, start etcd and kube-apiserver on free loopback ports with
                  state and logs in DIR, wait for /readyz, create namespace vigil-system.
                  Writes DIR/kubeconfig (admin, CN=vigil-admin O=system:masters) and DIR/env.
-                 Runs 'build' first if the binaries are missing.
-  stop DIR       Stop both (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s); wait until the processes
+                 Runs 'build' first if the binaries are missing. With VIGIL_CONTROLLERS, then
+                 starts kube-controller-manager (log DIR/kube-controller-manager.log).
+  stop DIR       Stop all (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s); wait until the processes
                  are gone and their ports are closed. Keeps DIR (logs, data) for inspection.
-  status DIR     Show pids, ports and /readyz. Exit 0 only if both run and /readyz is ok.
+  status DIR     Show pids, ports and /readyz. Exit 0 only if all started components run and
+                 /readyz is ok.
   env DIR        Print DIR/env (source it: eval "\$(scripts/controlplane.sh env DIR)").
   kubectl DIR .. Run the cached kubectl against DIR/kubeconfig.
   paths          Print the pinned versions and the binary cache directory.
-  restart-apiserver DIR  Restart kube-apiserver alone (same flags and port; etcd keeps running).
+  restart-apiserver DIR  Restart kube-apiserver alone (same flags and port; etcd and any
+                 kube-controller-manager keep running).
   compact DIR    Compact etcd to its current revision (older resourceVersions then get 410 Gone).
   -h, --help     This help.
 
@@ -53,7 +58,8 @@ Versions (from test/controlplane/*/go.mod): Kubernetes $(k8s_version 2>/dev/null
 Environment:
   VIGIL_CONTROLPLANE_CACHE   Cache root (default \${XDG_CACHE_HOME:-\$HOME/.cache}/vigil/controlplane);
                              binaries go to <root>/<k8s-version>-<etcd-version>/bin/.
-  VIGIL_CONTROLPLANE_BIN     Use prebuilt kube-apiserver, kubectl and etcd from this dir (no build).
+  VIGIL_CONTROLPLANE_BIN     Use prebuilt kube-apiserver, kubectl and etcd (and, with VIGIL_CONTROLLERS,
+                             kube-controller-manager) from this dir (no build).
   GO                         Go binary (default: go on PATH, else /usr/local/go/bin/go).
                              GOMODCACHE/GOCACHE are Go's defaults unless set.
   VIGIL_CONTROLPLANE_START_TIMEOUT  Seconds to wait for each component (default 90).
@@ -68,6 +74,12 @@ Environment:
                              without it, a default policy (Metadata, health probes omitted) is used.
   VIGIL_AUDIT_LOG            --audit-log-path (e.g. DIR/audit.log; JSON lines).
   VIGIL_APISERVER_EXTRA_ARGS Extra kube-apiserver flags (whitespace-separated).
+  VIGIL_CONTROLLERS          Also build and run kube-controller-manager (same Kubernetes version) with
+                             --controllers=VALUE, e.g. garbagecollector,namespace (the garbage
+                             collector deletes objects whose owners are gone; the namespace controller
+                             empties and removes deleted namespaces). It runs as the admin, with
+                             --leader-elect=false --use-service-account-credentials=false, its secure
+                             port on 127.0.0.1. Unset (default): no controller-manager, no build of it.
 EOF
 }
 
@@ -98,6 +110,10 @@ have_bins() {
   for b in kube-apiserver kubectl etcd; do [[ -x "$d/$b" ]] || return 1; done
 }
 
+# kube-controller-manager is optional: wanted only with VIGIL_CONTROLLERS.
+want_kcm() { [[ -n "${VIGIL_CONTROLLERS:-}" ]]; }
+have_kcm() { [[ -x "$(bin_dir)/kube-controller-manager" ]]; }
+
 find_go() {
   if [[ -n "${GO:-}" ]]; then echo "$GO"; return; fi
   if command -v go >/dev/null 2>&1; then command -v go; return; fi
@@ -108,11 +124,14 @@ find_go() {
 cmd_build() {
   local bin kv sv ev go tmp t0 t1 lock
   bin=$(bin_dir)
-  if have_bins; then
+  if have_bins && { ! want_kcm || have_kcm; }; then
     log "binaries present in $bin (skip build)"
     return 0
   fi
-  [[ -z "${VIGIL_CONTROLPLANE_BIN:-}" ]] || die "VIGIL_CONTROLPLANE_BIN=$bin lacks kube-apiserver, kubectl or etcd"
+  if [[ -n "${VIGIL_CONTROLPLANE_BIN:-}" ]]; then
+    have_bins || die "VIGIL_CONTROLPLANE_BIN=$bin lacks kube-apiserver, kubectl or etcd"
+    die "VIGIL_CONTROLPLANE_BIN=$bin lacks kube-controller-manager (needed by VIGIL_CONTROLLERS)"
+  fi
   kv=$(k8s_version) sv=$(staging_version) ev=$(etcd_version) go=$(find_go)
   mkdir -p "$bin"
   # One build at a time per cache key (parallel ctest, two shells).
@@ -122,9 +141,12 @@ cmd_build() {
     log "another build holds $lock; waiting for it"
     flock 9
   fi
-  if have_bins; then log "binaries present in $bin (built concurrently)"; exec 9>&-; return 0; fi
+  if have_bins && { ! want_kcm || have_kcm; }; then
+    log "binaries present in $bin (built concurrently)"; exec 9>&-; return 0
+  fi
 
   tmp=$(mktemp -d "$(dirname "$bin")/.build.XXXXXX")
+  [[ -n "$tmp" && -d "$tmp" ]] || die "mktemp failed under $(dirname "$bin")"
   # shellcheck disable=SC2064
   trap "rm -rf '$tmp'" EXIT
   export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
@@ -134,6 +156,19 @@ cmd_build() {
     ld+=" -X $p.gitVersion=$kv -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
   log "using $("$go" version)"
+  t0=$(date +%s)
+  if ! have_bins; then build_core; fi
+  if want_kcm && ! have_kcm; then build_kcm; fi
+  rm -rf "$tmp"; trap - EXIT
+  exec 9>&-
+  local built=(kube-apiserver kubectl etcd)
+  if have_kcm; then built+=(kube-controller-manager); fi
+  log "done in $(($(date +%s) - t0))s: $(cd "$bin" && du -sh "${built[@]}" | tr '\t\n' ' ')"
+}
+
+# build_core / build_kcm: parts of cmd_build (its locals bin kv sv ev go tmp ld t0 are in scope).
+build_core() {
+  local t0 t1 p
   log "building kube-apiserver + kubectl $kv (staging $sv) into $bin"
   log "  a cold build (empty Go build cache) takes ~5-6 min on 2 cores plus ~0.7 GB of module downloads;"
   log "  Go's module and build caches ($("$go" env GOMODCACHE), $("$go" env GOCACHE)) make rebuilds fast"
@@ -150,13 +185,26 @@ cmd_build() {
   for p in kube-apiserver kubectl etcd; do mv -f "$tmp/$p" "$bin/$p"; done
   printf 'kubernetes=%s staging=%s etcd=%s go=%s built=%s\n' "$kv" "$sv" "$ev" \
     "$("$go" env GOVERSION)" "$(date -u +%FT%TZ)" >"$bin/VERSIONS"
-  rm -rf "$tmp"; trap - EXIT
-  exec 9>&-
-  log "done in $(($(date +%s) - t0))s: $(cd "$bin" && du -sh kube-apiserver kubectl etcd | tr '\t\n' ' ')"
+}
+
+# kube-controller-manager, from the same k8s.io/kubernetes module and version as kube-apiserver
+# (the wrapper module's go.mod lists it as a tool, so go.sum has its dependencies).
+build_kcm() {
+  local t0
+  log "building kube-controller-manager $kv into $bin"
+  log "  it shares most packages with kube-apiserver: with Go's build cache warm ~1-2 min on 2 cores"
+  t0=$(date +%s)
+  (cd "$KUBE_MOD_DIR" && "$go" build -trimpath -ldflags "$ld" -o "$tmp/kube-controller-manager" \
+      k8s.io/kubernetes/cmd/kube-controller-manager) \
+    || die "kube-controller-manager build failed (module $KUBE_MOD_DIR)"
+  mv -f "$tmp/kube-controller-manager" "$bin/kube-controller-manager"
+  log "  kube-controller-manager built in $(($(date +%s) - t0))s"
+  printf 'kube-controller-manager=%s go=%s built=%s\n' "$kv" "$("$go" env GOVERSION)" "$(date -u +%FT%TZ)" \
+    >>"$bin/VERSIONS"
 }
 
 ensure_bins() {
-  have_bins || cmd_build
+  if ! have_bins || { want_kcm && ! have_kcm; }; then cmd_build; fi
   BIN=$(bin_dir)
 }
 
@@ -343,6 +391,38 @@ etcd_healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/health" | grep -q '
 apiserver_ready() { # PORT CAFILE
   [[ "$(curl -sS --max-time 3 --cacert "$2" "https://127.0.0.1:$1/readyz")" == ok ]]
 }
+# kube-controller-manager serves a self-signed (in-memory) certificate; /healthz needs no auth
+# (without --authentication/authorization-kubeconfig it delegates nothing: its port serves only
+# the always-allowed /healthz, /readyz, /livez, which is all a test needs).
+kcm_healthy() { [[ "$(curl -ksS --max-time 3 "https://127.0.0.1:$1/healthz")" == ok ]]; }
+
+# start_kcm DIR: kube-controller-manager with --controllers=$VIGIL_CONTROLLERS, as the admin of
+# DIR/kubeconfig, secure port on 127.0.0.1 (a free port), log DIR/kube-controller-manager.log.
+# Sets KCM_PID and KCM_PORT.
+start_kcm() {
+  local dir=$1 attempt rc kp kpid
+  for attempt in 1 2 3; do
+    read -r kp <<<"$(pick_ports 1)"
+    [[ -n "$kp" ]] || die "could not pick a free port"
+    : >"$dir/kube-controller-manager.log"
+    kpid=$(spawn kube-controller-manager "$dir/kube-controller-manager.log" "$BIN/kube-controller-manager" \
+      --kubeconfig="$dir/kubeconfig" \
+      --controllers="$VIGIL_CONTROLLERS" \
+      --leader-elect=false --use-service-account-credentials=false \
+      --bind-address=127.0.0.1 --secure-port="$kp")
+    echo "$kpid" >"$dir/kube-controller-manager.pid"
+    echo "$kp" >"$dir/kube-controller-manager.port"
+    rc=0
+    wait_http kube-controller-manager "$kpid" "$dir/kube-controller-manager.log" "$START_TIMEOUT" kcm_healthy "$kp" || rc=$?
+    ((rc == 0)) && break
+    if ((rc == 2)) && grep -q 'address already in use' "$dir/kube-controller-manager.log" && ((attempt < 3)); then
+      log "kube-controller-manager port clash; retrying with another port"; continue
+    fi
+    die "kube-controller-manager failed to become healthy (log: $dir/kube-controller-manager.log)"
+  done
+  KCM_PID=$kpid KCM_PORT=$kp
+  log "kube-controller-manager (controllers: $VIGIL_CONTROLLERS) healthy on https://127.0.0.1:$kp (pid $kpid)"
+}
 
 default_audit_policy() { # OUT
   cat >"$1" <<'EOF'
@@ -365,7 +445,7 @@ cmd_start() {
   dir=$(cd "$dir" && pwd)
   command -v curl >/dev/null 2>&1 || die "curl not found (apt-get install curl)"
   local p
-  for p in etcd kube-apiserver; do
+  for p in etcd kube-apiserver kube-controller-manager; do
     local op
     op=$(read_pid "$dir/$p.pid")
     if [[ -n "$op" ]] && pid_alive "$op" "$dir"; then
@@ -476,6 +556,9 @@ YAML
     || "$BIN/kubectl" --kubeconfig="$dir/kubeconfig" create namespace vigil-system >/dev/null \
     || die "could not create namespace vigil-system"
 
+  KCM_PID='' KCM_PORT=''
+  if want_kcm; then start_kcm "$dir"; fi
+
   {
     echo "# Vigil local control plane ($PROG start $dir); source this file."
     printf 'export KUBECONFIG=%q\n' "$dir/kubeconfig"
@@ -491,6 +574,11 @@ YAML
     printf 'export ETCD_PID=%q\n' "$epid"
     printf 'export KUBECTL=%q\n' "$BIN/kubectl"
     printf 'export CONTROLPLANE_DIR=%q\n' "$dir"
+    if [[ -n "$KCM_PID" ]]; then
+      printf 'export CONTROLLER_MANAGER_PID=%q\n' "$KCM_PID"
+      printf 'export CONTROLLER_MANAGER_PORT=%q\n' "$KCM_PORT"
+      printf 'export CONTROLLERS=%q\n' "$VIGIL_CONTROLLERS"
+    fi
   } >"$dir/env"
   S_OK=1
   trap - EXIT INT TERM
@@ -536,9 +624,11 @@ wait_port_closed() { # PORTFILE
 
 stop_dir() {
   local dir=$1 rc=0
-  # apiserver first so it does not spam etcd connection errors.
+  # The controller-manager, then the apiserver, so neither spams connection errors.
+  stop_pid kube-controller-manager "$dir/kube-controller-manager.pid" "$dir" || rc=1
   stop_pid kube-apiserver "$dir/kube-apiserver.pid" "$dir" || rc=1
   stop_pid etcd "$dir/etcd.pid" "$dir" || rc=1
+  wait_port_closed "$dir/kube-controller-manager.port" || rc=1
   wait_port_closed "$dir/kube-apiserver.port" || rc=1
   wait_port_closed "$dir/etcd.port" || rc=1
   [[ ! -f "$dir/env" ]] || sed -i '1s/^/# STOPPED\n/' "$dir/env"
@@ -559,20 +649,22 @@ cmd_status() {
   [[ -d "$1" ]] || die "no such directory: $1"
   local dir rc=0 p pid port
   dir=$(cd "$1" && pwd)
-  for p in etcd kube-apiserver; do
+  for p in etcd kube-apiserver kube-controller-manager; do
     pid=$(read_pid "$dir/$p.pid")
     port=$(read_num "$dir/$p.port")
+    # The controller-manager is optional: reported only if this DIR started one.
+    [[ $p != kube-controller-manager || -n "$pid" || -f "$dir/kube-controller-manager.port" ]] || continue
     if [[ -n "$pid" ]] && pid_alive "$pid" "$dir"; then
-      printf '%-15s running  pid %-8s port %s\n' "$p" "$pid" "$port"
+      printf '%-23s running  pid %-8s port %s\n' "$p" "$pid" "$port"
     else
-      printf '%-15s stopped\n' "$p"; rc=1
+      printf '%-23s stopped\n' "$p"; rc=1
     fi
   done
   port=$(read_num "$dir/kube-apiserver.port")
   if [[ -n "$port" ]] && apiserver_ready "$port" "$dir/pki/ca.crt"; then
-    printf '%-15s ok (https://127.0.0.1:%s)\n' readyz "$port"
+    printf '%-23s ok (https://127.0.0.1:%s)\n' readyz "$port"
   else
-    printf '%-15s not ready\n' readyz; rc=1
+    printf '%-23s not ready\n' readyz; rc=1
   fi
   return "$rc"
 }

@@ -16,10 +16,12 @@
 #     logs show no permission error (forbidden, 403).
 #   - `kubectl auth can-i` shows what each must not do: the agent cannot list Secrets, edit rules
 #     or read the audit ConfigMap; the operator cannot exec into pods, list Secrets or create pods.
-#   - Uninstalling the manifests removes the cluster-scoped RBAC and keeps the CRDs; what the
-#     operator created at run time is owned by its ServiceAccount (ownerReferences), so the
-#     garbage collector removes it with the install (this control plane runs no garbage
-#     collector or namespace controller: the ownerReferences are checked, not the collection).
+#   - Uninstalling: what the operator created at run time is owned by its ServiceAccount
+#     (ownerReferences). The control plane runs kube-controller-manager's garbage collector and
+#     namespace controller (VIGIL_CONTROLLERS), so that is shown for real: deleting the
+#     ServiceAccount alone makes the garbage collector delete those objects while namespace
+#     vigil-system and the rest of the install stay; then `kubectl delete -k` removes the
+#     cluster-scoped RBAC, the namespace controller removes the namespace, and the CRDs stay.
 #   - Helm in namespace vigil-helm: install; upgrade with rules.defaults.syscall=false removes the
 #     default syscall rules and keeps the audit ones; uninstall leaves none of the release's
 #     objects; the CRDs stay.
@@ -100,10 +102,12 @@ users: [{name: none, user: {}}]
 contexts: [{name: none, context: {cluster: none, user: none}}]
 current-context: none
 YAML
+# The garbage collector and the namespace controller (kube-controller-manager) for step 6.
 VIGIL_AUDIT_POLICY=$WORK/audit-policy.yaml VIGIL_AUDIT_WEBHOOK_CONFIG=$WORK/webhook.kubeconfig \
-  VIGIL_AUDIT_WEBHOOK_MODE=batch "$CP" start "$D" >"$WORK/controlplane.log" 2>&1 \
+  VIGIL_AUDIT_WEBHOOK_MODE=batch VIGIL_CONTROLLERS=garbagecollector,namespace \
+  "$CP" start "$D" >"$WORK/controlplane.log" 2>&1 \
   || { tail -n 30 "$WORK/controlplane.log"; abort "control plane start"; }
-ok "control plane started with the audit policy"
+ok "control plane started with the audit policy, the garbage collector and the namespace controller"
 # shellcheck disable=SC1091
 source "$D/env"
 export KUBECTL KUBECONFIG
@@ -430,25 +434,50 @@ SA_UID=$(K -n "$NS" get serviceaccount vigil-operator -o jsonpath='{.metadata.ui
 RUNTIME=(configmap/vigil-bundle configmap/vigil-audit-config secret/vigil-bundle-credentials
   secret/vigil-audit-tls lease.coordination.k8s.io/vigil-operator)
 mapfile -t -O "${#RUNTIME[@]}" RUNTIME < <(K -n "$NS" get configmaps -l vigil.dev/audit-receiver=true -o name)
-K delete -k "$MANIFESTS" --wait=false >"$WORK/uninstall.log" 2>&1 && ok "kubectl delete -k deploy/manifests" \
-  || { cat "$WORK/uninstall.log"; bad "kubectl delete -k deploy/manifests"; }
-left=$(K get clusterrole/vigil-operator clusterrole/vigil-agent clusterrolebinding/vigil-operator \
-  clusterrolebinding/vigil-agent --ignore-not-found -o name 2>&1)
-[[ -z "$left" ]] && ok "the cluster-scoped RBAC is gone" || bad "left after uninstall: $left"
-left=$(K -n "$NS" get -k "$MANIFESTS" --ignore-not-found -o name 2>&1 | grep -v '^namespace/')
-[[ -z "$left" ]] && ok "every object of the manifests is gone (namespace $NS Terminating: no namespace controller here)" \
-  || bad "left after uninstall: $(tr '\n' ' ' <<<"$left")"
-crds=$(K get crd securityrules.vigil.dev alertsinks.vigil.dev nodeagents.vigil.dev -o name 2>&1 | wc -l)
-[[ "$crds" == 3 ]] && ok "the CRDs are kept" || bad "CRDs after uninstall: $crds of 3"
 ((${#RUNTIME[@]} >= 6)) || bad "no audit receiver report ConfigMap found (vigil.dev/audit-receiver=true)"
 for o in "${RUNTIME[@]}"; do
   refs=$(K -n "$NS" get "$o" -o jsonpath='{range .metadata.ownerReferences[*]}{.kind}/{.name}/{.uid}{"\n"}{end}' 2>&1)
   if grep -qx "ServiceAccount/vigil-operator/$SA_UID" <<<"$refs"; then
-    ok "$o is owned by ServiceAccount vigil-operator: collected with the install"
+    ok "$o is owned by ServiceAccount vigil-operator"
   else
     bad "$o has no ownerReference to ServiceAccount vigil-operator (uid $SA_UID): an orphan after uninstall (ownerReferences: '$(tr '\n' ' ' <<<"$refs")')"
   fi
 done
+
+# The garbage collector, by owner: the ServiceAccount alone is deleted, the namespace stays (so
+# the namespace controller has no part in it), and what the operator created goes with it.
+K -n "$NS" delete serviceaccount vigil-operator >"$WORK/uninstall-sa.log" 2>&1 \
+  && ok "kubectl delete serviceaccount vigil-operator -n $NS (the owner alone)" \
+  || { cat "$WORK/uninstall-sa.log"; bad "kubectl delete serviceaccount vigil-operator"; }
+runtime_collected() {
+  local left
+  left=$(K -n "$NS" get "${RUNTIME[@]}" --ignore-not-found -o name 2>&1) || { echo "$left"; return 1; }
+  [[ -z "$left" ]] || { echo "left: $(tr '\n' ' ' <<<"$left")"; return 1; }
+}
+eventually 60 "the garbage collector deleted the ${#RUNTIME[@]} objects the operator created (${RUNTIME[*]})" \
+  runtime_collected
+phase=$(K get namespace "$NS" -o jsonpath='{.status.phase}' 2>&1)
+kept=$(K -n "$NS" get serviceaccount/vigil-agent -o name 2>&1)
+[[ "$phase" == Active && "$kept" == serviceaccount/vigil-agent ]] \
+  && ok "meanwhile namespace $NS is Active and the rest of the install is there (ServiceAccount vigil-agent): collected by owner" \
+  || bad "namespace $NS phase '$phase', vigil-agent: '$kept'"
+
+K delete -k "$MANIFESTS" --ignore-not-found --wait=false >"$WORK/uninstall.log" 2>&1 && ok "kubectl delete -k deploy/manifests" \
+  || { cat "$WORK/uninstall.log"; bad "kubectl delete -k deploy/manifests"; }
+left=$(K get clusterrole/vigil-operator clusterrole/vigil-agent clusterrolebinding/vigil-operator \
+  clusterrolebinding/vigil-agent --ignore-not-found -o name 2>&1)
+[[ -z "$left" ]] && ok "the cluster-scoped RBAC is gone" || bad "left after uninstall: $left"
+ns_gone() {
+  local out
+  out=$(K get namespace "$NS" --ignore-not-found -o jsonpath='{.metadata.name} {.status.phase}' 2>&1) || { echo "$out"; return 1; }
+  [[ -z "$out" ]] || { echo "namespace: $out"; K -n "$NS" get all,configmaps,secrets,leases,securityrules,alertsinks -o name 2>&1 | head; return 1; }
+}
+eventually 90 "the namespace controller removed namespace $NS (its SecurityRules, AlertSinks, ConfigMaps, ...)" ns_gone
+left=$(K -n "$NS" get -k "$MANIFESTS" --ignore-not-found -o name 2>&1)
+[[ -z "$left" ]] && ok "every object of the manifests is gone, namespace included" \
+  || bad "left after uninstall: $(tr '\n' ' ' <<<"$left")"
+crds=$(K get crd securityrules.vigil.dev alertsinks.vigil.dev nodeagents.vigil.dev -o name 2>&1 | wc -l)
+[[ "$crds" == 3 ]] && ok "the CRDs are kept" || bad "CRDs after uninstall: $crds of 3"
 
 # ---- 7. Helm: install, upgrade, uninstall (after the manifests: the chart's cluster-scoped
 # objects have the same names)
