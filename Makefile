@@ -101,9 +101,10 @@ images: ## Container images with buildah from scratch (offline; see deploy/image
 ##@ Test
 
 .PHONY: test
-test: deps ## Every test: install deps, build, the local control plane binaries (cached), ctest.
+test: deps ## Every test: install deps, build, the local control plane binaries and helm (cached), ctest.
 	@$(MAKE) --no-print-directory build
-	@scripts/controlplane.sh build
+	@VIGIL_CONTROLLERS=garbagecollector,namespace scripts/controlplane.sh build
+	@scripts/helm.sh path >/dev/null
 	@echo "test: ctest in $(BUILD_DIR)/ with $(JOBS) jobs"
 	@rc=0; cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error -j $(JOBS) --timeout 300 \
 	  $(CTEST_ARGS) 2>&1 | tee ctest-last.log || rc=$$?; \
