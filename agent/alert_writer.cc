@@ -11,25 +11,10 @@
 #include <mutex>
 #include <thread>
 
+#include "common/base/write_all.h"
 #include "spdlog/spdlog.h"
 
 namespace vigil::agent {
-namespace {
-
-// Writes all of `s`; false on error (EINTR retried).
-bool write_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    s.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-}  // namespace
 
 struct AlertWriter::Impl {
   AlertWriterOptions options;

@@ -15,23 +15,12 @@
 #include <vector>
 
 #include "common/alerts/sink_types.h"
+#include "common/base/write_all.h"
 
 namespace vigil::alerts {
 namespace {
 
 namespace v1 = api::v1alpha1;
-
-bool write_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    s.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 // One alert as one line. Text lines escape line breaks, so a field value (a command line, say)
 // cannot forge a line that looks like another alert.

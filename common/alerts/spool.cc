@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base/bounded_json.h"
+#include "common/base/write_all.h"
 
 namespace vigil::alerts {
 namespace {
@@ -48,18 +49,6 @@ uint32_t get_u32(const char* p) {
 }
 
 std::string segment_name(uint64_t id) { return fmt::format("seg-{:016d}.log", id); }
-
-bool write_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    s.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 bool read_file(const std::string& path, std::string& out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
