@@ -21,6 +21,8 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include "common/http/tls_certs.h"
+
 namespace vigil::http {
 namespace {
 
@@ -63,17 +65,6 @@ struct Shared {
   }
 };
 
-// Pops the thread's OpenSSL error queue into one message (the queue is left empty).
-std::string take_openssl_errors() {
-  std::string out;
-  char buf[256];
-  while (unsigned long e = ERR_get_error()) {
-    ERR_error_string_n(e, buf, sizeof(buf));
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out.empty() ? "unknown error" : out;
-}
-
 std::string describe(const beast::error_code& ec) {
   // asio's message for an OpenSSL error is its reason string; the empty one says nothing.
   std::string m = ec.message();
@@ -95,7 +86,7 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsOptions& tls) {
                    ssl::context::no_compression | ssl::context::single_dh_use);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1)
-    return Error{"tls: cannot set the minimum protocol version: " + take_openssl_errors()};
+    return Error{"tls: cannot set the minimum protocol version: " + openssl_error_text()};
 
   beast::error_code ec;
   if (tls.cert_pem.empty()) return Error{"tls: serving certificate: no PEM given"};
@@ -129,13 +120,13 @@ Result<std::shared_ptr<ssl::context>> make_tls_context(const TlsOptions& tls) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(tls.client_ca_pem.data(), static_cast<int>(tls.client_ca_pem.size())),
       &BIO_free);
-  if (!bio) return Error{"tls: client CA: " + take_openssl_errors()};
+  if (!bio) return Error{"tls: client CA: " + openssl_error_text()};
   while (true) {
     std::unique_ptr<X509, decltype(&X509_free)> cert(
         PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
     if (!cert) break;
     if (SSL_CTX_add_client_CA(native, cert.get()) != 1)
-      return Error{"tls: client CA: " + take_openssl_errors()};
+      return Error{"tls: client CA: " + openssl_error_text()};
   }
   ERR_clear_error();  // the loop ends with "no start line"
   // Verification with SSL_VERIFY_PEER breaks session resumption unless the sessions carry an id

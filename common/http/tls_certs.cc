@@ -42,16 +42,6 @@ struct ErrorQueueScope {
   ErrorQueueScope& operator=(const ErrorQueueScope&) = delete;
 };
 
-std::string openssl_errors() {
-  std::string out;
-  char buf[256];
-  while (unsigned long e = ERR_get_error()) {
-    ERR_error_string_n(e, buf, sizeof(buf));
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-
 // Never prompts for a passphrase: encrypted keys are simply unreadable.
 int no_passphrase(char*, int, int, void*) { return 0; }
 
@@ -74,11 +64,11 @@ PkeyPtr read_private_key(std::string_view pem) {
 
 Result<std::string> to_pem(X509* cert, EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio) return Error{"cannot allocate a memory BIO: " + openssl_errors()};
+  if (!bio) return Error{"cannot allocate a memory BIO: " + openssl_error_text()};
   int ok = cert != nullptr
                ? PEM_write_bio_X509(bio.get(), cert)
                : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  if (ok != 1) return Error{"cannot write PEM: " + openssl_errors()};
+  if (ok != 1) return Error{"cannot write PEM: " + openssl_error_text()};
   BUF_MEM* mem = nullptr;
   BIO_get_mem_ptr(bio.get(), &mem);
   return std::string(mem->data, mem->length);
@@ -103,9 +93,9 @@ Result<X509Ptr> new_certificate(const std::string& common_name, X509_NAME* issue
   if (validity.count() <= 0) return Error{"the validity must be positive"};
   X509Ptr cert(X509_new());
   BignumPtr serial(BN_new());
-  if (!cert || !serial) return Error{"cannot allocate a certificate: " + openssl_errors()};
+  if (!cert || !serial) return Error{"cannot allocate a certificate: " + openssl_error_text()};
   if (BN_rand(serial.get(), 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1)
-    return Error{"cannot draw a serial number: " + openssl_errors()};
+    return Error{"cannot draw a serial number: " + openssl_error_text()};
   if (BN_is_zero(serial.get())) BN_one(serial.get());  // serials must be positive
   X509_NAME* subject = X509_get_subject_name(cert.get());
   const long seconds = static_cast<long>(std::chrono::seconds(validity).count());
@@ -119,7 +109,7 @@ Result<X509Ptr> new_certificate(const std::string& common_name, X509_NAME* issue
             X509_gmtime_adj(X509_getm_notBefore(cert.get()), -5L * 60) != nullptr &&
             X509_gmtime_adj(X509_getm_notAfter(cert.get()), seconds) != nullptr &&
             X509_set_pubkey(cert.get(), key) == 1;
-  if (!ok) return Error{"cannot fill in the certificate: " + openssl_errors()};
+  if (!ok) return Error{"cannot fill in the certificate: " + openssl_error_text()};
   return cert;
 }
 
@@ -131,13 +121,13 @@ Result<bool> add_extension(X509* cert, X509* issuer, int nid, const char* value)
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1)
-    return Error{std::string("cannot add ") + OBJ_nid2sn(nid) + ": " + openssl_errors()};
+    return Error{std::string("cannot add ") + OBJ_nid2sn(nid) + ": " + openssl_error_text()};
   return true;
 }
 
 Result<bool> add_subject_alt_names(X509* cert, const CertRequest& request) {
   GeneralNamesPtr names(GENERAL_NAMES_new());
-  if (!names) return Error{"cannot allocate subjectAltName: " + openssl_errors()};
+  if (!names) return Error{"cannot allocate subjectAltName: " + openssl_error_text()};
   auto push = [&](int type, ASN1_STRING* value) {
     Asn1StringPtr owned(value);
     GeneralNamePtr name(GENERAL_NAME_new());
@@ -154,7 +144,7 @@ Result<bool> add_subject_alt_names(X509* cert, const CertRequest& request) {
       ASN1_IA5STRING_free(value);
       value = nullptr;
     }
-    if (!push(GEN_DNS, value)) return Error{"cannot add DNS name: " + openssl_errors()};
+    if (!push(GEN_DNS, value)) return Error{"cannot add DNS name: " + openssl_error_text()};
   }
   for (const auto& ip : request.ip_addresses) {
     ASN1_OCTET_STRING* value = a2i_IPADDRESS(ip.c_str());
@@ -162,17 +152,17 @@ Result<bool> add_subject_alt_names(X509* cert, const CertRequest& request) {
       ERR_clear_error();
       return Error{"invalid IP address '" + ip + "'"};
     }
-    if (!push(GEN_IPADD, value)) return Error{"cannot add IP address: " + openssl_errors()};
+    if (!push(GEN_IPADD, value)) return Error{"cannot add IP address: " + openssl_error_text()};
   }
   if (sk_GENERAL_NAME_num(names.get()) == 0) return true;
   if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1)
-    return Error{"cannot add subjectAltName: " + openssl_errors()};
+    return Error{"cannot add subjectAltName: " + openssl_error_text()};
   return true;
 }
 
 Result<CertKeyPem> sign_and_encode(X509* cert, EVP_PKEY* signing_key, EVP_PKEY* key) {
   if (X509_sign(cert, signing_key, EVP_sha256()) <= 0)
-    return Error{"cannot sign the certificate: " + openssl_errors()};
+    return Error{"cannot sign the certificate: " + openssl_error_text()};
   auto cert_pem = to_pem(cert, nullptr);
   if (!cert_pem.ok()) return Error{cert_pem.error()};
   auto key_pem = to_pem(nullptr, key);
@@ -197,10 +187,20 @@ std::string ip_to_string(const ASN1_OCTET_STRING* ip) {
 
 }  // namespace
 
+std::string openssl_error_text() {
+  std::string out;
+  char buf[256];
+  while (unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof(buf));
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
 Result<CertKeyPem> generate_ca(const std::string& common_name, std::chrono::hours validity) {
   ErrorQueueScope errors;
   PkeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) return Error{"cannot generate a P-256 key: " + openssl_errors()};
+  if (!key) return Error{"cannot generate a P-256 key: " + openssl_error_text()};
   auto cert = new_certificate(common_name, nullptr, validity, key.get());
   if (!cert.ok()) return Error{"CA certificate: " + cert.error()};
   X509* c = cert.value().get();
@@ -216,9 +216,9 @@ Result<CertKeyPem> generate_ca(const std::string& common_name, std::chrono::hour
 Result<CertKeyPem> issue_certificate(const CertKeyPem& ca, const CertRequest& request) {
   ErrorQueueScope errors;
   X509Ptr ca_cert = read_certificate(ca.cert_pem);
-  if (!ca_cert) return Error{"CA certificate: " + openssl_errors()};
+  if (!ca_cert) return Error{"CA certificate: " + openssl_error_text()};
   PkeyPtr ca_key = read_private_key(ca.key_pem);
-  if (!ca_key) return Error{"CA key: " + openssl_errors()};
+  if (!ca_key) return Error{"CA key: " + openssl_error_text()};
   if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1)
     return Error{"the CA key does not match the CA certificate"};
   if (!is_ca(ca_cert.get())) return Error{"the issuer certificate is not a CA"};
@@ -228,7 +228,7 @@ Result<CertKeyPem> issue_certificate(const CertKeyPem& ca, const CertRequest& re
   }
 
   PkeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) return Error{"cannot generate a P-256 key: " + openssl_errors()};
+  if (!key) return Error{"cannot generate a P-256 key: " + openssl_error_text()};
   auto cert = new_certificate(request.common_name, X509_get_subject_name(ca_cert.get()),
                               request.validity, key.get());
   if (!cert.ok()) return Error{"certificate: " + cert.error()};
@@ -236,7 +236,7 @@ Result<CertKeyPem> issue_certificate(const CertKeyPem& ca, const CertRequest& re
   // Not valid past the CA: clients would reject the chain then anyway.
   if (ASN1_TIME_compare(X509_get0_notAfter(c), X509_get0_notAfter(ca_cert.get())) > 0 &&
       X509_set1_notAfter(c, X509_get0_notAfter(ca_cert.get())) != 1)
-    return Error{"certificate: cannot set notAfter: " + openssl_errors()};
+    return Error{"certificate: cannot set notAfter: " + openssl_error_text()};
 
   std::string eku;
   if (request.server) eku += "serverAuth";
@@ -261,7 +261,7 @@ Result<CertKeyPem> issue_certificate(const CertKeyPem& ca, const CertRequest& re
 Result<CertInfo> inspect_certificate(std::string_view cert_pem) {
   ErrorQueueScope errors;
   X509Ptr cert = read_certificate(cert_pem);
-  if (!cert) return Error{"cannot read the certificate PEM: " + openssl_errors()};
+  if (!cert) return Error{"cannot read the certificate PEM: " + openssl_error_text()};
   CertInfo info;
   X509_NAME* subject = X509_get_subject_name(cert.get());
   int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);

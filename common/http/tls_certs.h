@@ -57,4 +57,8 @@ bool key_matches_certificate(std::string_view cert_pem, std::string_view key_pem
 // time or usage checks). False for unreadable PEMs.
 bool certificate_signed_by(std::string_view cert_pem, std::string_view ca_pem);
 
+// Pops the calling thread's OpenSSL error queue into one message ("unknown OpenSSL error" when
+// it is empty); the queue is left empty.
+std::string openssl_error_text();
+
 }  // namespace vigil::http
