@@ -21,9 +21,9 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/audit/audit_config.h"
-#include "common/base/bounded_json.h"
 #include "common/k8s/client_config.h"
 #include "common/k8s/curl_client.h"
+#include "common/k8s/object.h"
 #include "common/k8s/resource.h"
 
 namespace vigil::cli {
@@ -319,14 +319,8 @@ int run_audit_config(const std::vector<std::string>& args) {
                   (secret.error_code() == 404 ? " (is the operator running with its audit "
                                                 "receiver? it creates the Secret)"
                                               : ""));
-    const nlohmann::json doc = parse_bounded_json(*secret);
-    auto field = [&](const char* key) -> std::string {
-      if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_object() ||
-          !doc["data"].contains(key) || !doc["data"][key].is_string())
-        return {};
-      auto decoded = k8s::base64_decode(doc["data"][key].get<std::string>());
-      return decoded ? *decoded : std::string();
-    };
+    auto data = k8s::secret_data(*secret);
+    auto field = [&](const char* key) { return data[key]; };
     wopts.ca_pem = field("ca.crt");
     if (wopts.ca_pem.empty())
       return fail("Secret " + wopts.ns + "/" + secret_name +

@@ -2,11 +2,8 @@
 
 #include <map>
 
-#include <nlohmann/json.hpp>
-
-#include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
-#include "common/k8s/client_config.h"
+#include "common/k8s/object.h"
 
 namespace vigil::alerts {
 
@@ -32,29 +29,6 @@ std::vector<SecretUse> secret_uses(const api::AlertSinkSpec& spec) {
   return uses;
 }
 
-namespace {
-
-// The decoded key/value pairs of a Secret object.
-std::map<std::string, std::string> secret_data(std::string_view secret_json) {
-  std::map<std::string, std::string> out;
-  nlohmann::json s = parse_bounded_json(secret_json);
-  if (s.is_discarded() || !s.is_object()) return out;
-  if (auto it = s.find("data"); it != s.end() && it->is_object()) {
-    for (auto kv = it->begin(); kv != it->end(); ++kv) {
-      if (!kv.value().is_string()) continue;
-      if (auto decoded = k8s::base64_decode(kv.value().get<std::string>()))
-        out[kv.key()] = std::move(*decoded);
-    }
-  }
-  if (auto it = s.find("stringData"); it != s.end() && it->is_object()) {
-    for (auto kv = it->begin(); kv != it->end(); ++kv)
-      if (kv.value().is_string()) out[kv.key()] = kv.value().get<std::string>();
-  }
-  return out;
-}
-
-}  // namespace
-
 ResolvedCredentials resolve_sink_credentials(std::string_view ns, const api::AlertSinkSpec& spec,
                                              const SecretGetter& get) {
   ResolvedCredentials r;
@@ -69,7 +43,7 @@ ResolvedCredentials resolve_sink_credentials(std::string_view ns, const api::Ale
                                 : " unreadable" + wanted + ": " + text.error()));
       continue;
     }
-    auto data = secret_data(text.value());
+    auto data = k8s::secret_data(text.value());
     if (use.key.empty()) {
       for (auto& [k, v] : data) r.credentials[use.name + "/" + k] = std::move(v);
     } else if (auto it = data.find(use.key); it == data.end()) {

@@ -13,6 +13,7 @@
 #include "common/http/tls_certs.h"
 #include "common/k8s/client.h"
 #include "common/k8s/client_config.h"
+#include "common/k8s/object.h"
 #include "common/k8s/resource.h"
 
 namespace vigil::op {
@@ -55,18 +56,6 @@ std::string webhook_kubeconfig(const AuditTlsOptions& options, const AuditTlsMat
     return {};
   }
   return *rendered;
-}
-
-// The Secret's data, decoded; empty when absent.
-std::map<std::string, std::string> secret_data(const Json& secret) {
-  std::map<std::string, std::string> out;
-  if (!secret.is_object() || !secret.contains("data") || !secret["data"].is_object()) return out;
-  for (const auto& [k, v] : secret["data"].items()) {
-    if (!v.is_string()) continue;
-    auto decoded = k8s::base64_decode(v.get<std::string>());
-    if (decoded) out[k] = *decoded;
-  }
-  return out;
 }
 
 std::string secret_json(const AuditTlsOptions& options, const AuditTlsMaterial& m,
@@ -211,14 +200,13 @@ Result<AuditTlsMaterial> ensure_audit_tls(k8s::Client& client, const AuditTlsOpt
     std::optional<AuditTlsMaterial> previous;
     if (got.ok()) {
       const Json secret = parse_bounded_json(*got);
-      auto data = secret_data(secret);
-      bool generated = false;
-      if (secret.is_object() && secret.contains("metadata") && secret["metadata"].is_object()) {
-        const Json& meta = secret["metadata"];
-        resource_version = meta.value("resourceVersion", std::string());
-        generated = meta.contains("annotations") && meta["annotations"].is_object() &&
-                    meta["annotations"].value(kGeneratedAnnotation, std::string()) == "true";
-      }
+      auto data = k8s::secret_data(*got);
+      resource_version = k8s::resource_version_of(*got);
+      const bool generated =
+          secret.is_object() && secret.contains("metadata") && secret["metadata"].is_object() &&
+          secret["metadata"].contains("annotations") &&
+          secret["metadata"]["annotations"].is_object() &&
+          secret["metadata"]["annotations"].value(kGeneratedAnnotation, std::string()) == "true";
       AuditTlsMaterial m;
       m.generated = generated;
       m.ca_pem = data["ca.crt"];

@@ -8,6 +8,7 @@
 #include "common/alerts/dispatcher.h"
 #include "common/base/bounded_json.h"
 #include "common/k8s/client.h"
+#include "common/k8s/object.h"
 #include "common/k8s/resource.h"
 
 namespace vigil::op {
@@ -183,9 +184,7 @@ bool ReceiverReporter::write(bool stopping) {
     if (got.ok()) {
       auto parsed = parse_receiver_configmap(*got);
       if (parsed.ok()) stored_ = std::make_unique<api::NodeAgentStatus>(parsed->status);
-      const Json cm = parse_bounded_json(*got);
-      if (cm.is_object() && cm.contains("metadata") && cm["metadata"].is_object())
-        resource_version_ = cm["metadata"].value("resourceVersion", std::string());
+      resource_version_ = k8s::resource_version_of(*got);
     } else if (got.error_code() != k8s::kStatusNotFound) {
       ++failures_;
       spdlog::warn("Cannot read the audit receiver's report {}: {}", name, got.error());
@@ -225,18 +224,14 @@ bool ReceiverReporter::write(bool stopping) {
       // Someone else wrote it (a replica with the same identity?): take its resourceVersion and
       // write ours over it on the next try. The counters stay ours.
       auto got = client_.get(k8s::configmaps(), options_.ns, name);
-      const Json cm = got.ok() ? parse_bounded_json(*got) : Json();
-      if (cm.is_object() && cm.contains("metadata") && cm["metadata"].is_object())
-        resource_version_ = cm["metadata"].value("resourceVersion", std::string());
+      if (got.ok()) resource_version_ = k8s::resource_version_of(*got);
     } else if (written.error_code() == k8s::kStatusNotFound) {
       resource_version_.clear();  // deleted: create it again
     }
     spdlog::warn("Cannot write the audit receiver's report {}: {}", name, written.error());
     return false;
   }
-  const Json cm = parse_bounded_json(*written);
-  if (cm.is_object() && cm.contains("metadata") && cm["metadata"].is_object())
-    resource_version_ = cm["metadata"].value("resourceVersion", std::string());
+  resource_version_ = k8s::resource_version_of(*written);
   last_written_ = std::move(status);
   last_write_ = clock;
   ++writes_;
