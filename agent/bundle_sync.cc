@@ -9,8 +9,8 @@
 #include "common/base/bounded_json.h"
 #include "common/base/diagnostic.h"
 #include "common/bundle/bundle.h"
+#include "common/bundle/compile.h"
 #include "common/rules/compiler.h"
-#include "common/rules/rule_loader.h"
 
 namespace vigil::agent {
 
@@ -71,18 +71,8 @@ CompiledBundle compile_bundle(std::string_view configmap_json, std::string_view 
   std::map<std::pair<std::string, std::string>, int64_t> generations;
   for (const auto& o : *objects) generations[{o.ns, o.name}] = o.generation;
 
-  rules::RuleDefs defs;
-  Diagnostics diags;
-  rules::LoadOptions lopts;
-  lopts.cluster_namespace = std::string(cluster_namespace);
-  lopts.positions_in_values = true;
-  rules::RuleLoader loader(defs, diags, lopts);
-  if (builtin_library) loader.load_builtin_library();
-  loader.load_text("bundle", *text);
-  rules::CompileOptions copts;
-  copts.warn_unused = false;
-  auto compiled = rules::compile_rules(defs, copts);
-  diags.append(compiled.diagnostics);
+  auto compiled = bundle::compile_bundle_rules(*text, cluster_namespace, builtin_library);
+  const Diagnostics& diags = compiled.diagnostics;
 
   for (const auto& s : compiled.statuses) {
     if (s.object_namespace.empty()) continue;  // the built-in library has no rules; be safe

@@ -14,9 +14,8 @@
 #include "common/alerts/alert.h"
 #include "common/alerts/dispatcher.h"
 #include "common/base/diagnostic.h"
+#include "common/bundle/compile.h"
 #include "common/fields/audit_event.h"
-#include "common/rules/compiler.h"
-#include "common/rules/rule_loader.h"
 #include "common/rules/rule_set.h"
 
 namespace vigil::op {
@@ -382,18 +381,9 @@ std::string AuditReceiver::metrics_text() const {
 
 std::shared_ptr<const rules::RuleSet> compile_receiver_rules(const std::string& rules_text,
                                                              const std::string& cluster_ns) {
-  rules::RuleDefs defs;
-  Diagnostics diags;
-  rules::LoadOptions lopts;
-  lopts.cluster_namespace = cluster_ns;
-  lopts.positions_in_values = true;
-  rules::RuleLoader loader(defs, diags, lopts);
-  loader.load_builtin_library();
-  loader.load_text("bundle", rules_text);
-  rules::CompileOptions copts;
-  copts.warn_unused = false;
-  auto compiled = rules::compile_rules(defs, copts);
-  diags.append(compiled.diagnostics);
+  // Exactly as the agents compile the bundle (same library, same namespace scoping).
+  auto compiled = bundle::compile_bundle_rules(rules_text, cluster_ns);
+  const Diagnostics& diags = compiled.diagnostics;
   if (diags.has_errors()) {
     for (const auto& d : diags.items()) {
       if (d.severity == Severity::kError) {
