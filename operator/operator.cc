@@ -409,7 +409,7 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
   receivers_watch.start();
   if (elector) elector->start();
   if (reporter) reporter->start();
-  std::string receiver_rules_hash, receiver_sinks_signature = "-";
+  std::string receiver_rules_signature = "-", receiver_sinks_signature = "-";
   bool audit_config_published = false;
   // The TLS Secret is looked at again now and then: renewed before expiry (by this or another
   // replica) or replaced by its owner (cert-manager, an admin), it is served without a restart.
@@ -491,13 +491,17 @@ Result<bool> run_operator(const OperatorConfig& config, k8s::Client& client,
     if (receiver) {
       // Every replica evaluates audit events with the accepted rules and delivers to the
       // accepted sinks; each is rebuilt only when it changes.
-      const std::string text = bundle::render_bundle(rules.bundle_rules, {}).rules;
-      const std::string hash = bundle::sha256_hex(text);
-      if (hash != receiver_rules_hash) {
-        if (auto set = compile_receiver_rules(text, config.ns)) {
+      // A rule's generation changes with its spec, so the accepted rules' identities and
+      // generations say when the rule set must be rendered and compiled again; the same input
+      // compiles (or fails) the same way, so it is not tried twice.
+      std::string signature;
+      for (const auto& r : rules.bundle_rules)
+        signature += r.ns + "/" + r.name + "@" + std::to_string(r.generation) + ";";
+      if (signature != receiver_rules_signature) {
+        receiver_rules_signature = std::move(signature);
+        if (auto set = compile_receiver_rules(bundle::render_bundle(rules.bundle_rules, {}).rules,
+                                              config.ns))
           receiver->set_rules(std::move(set));
-          receiver_rules_hash = hash;
-        }
       }
       if (sinks.targets_signature != receiver_sinks_signature) {
         audit_dispatcher->configure(std::move(sinks.targets), config.ns);
