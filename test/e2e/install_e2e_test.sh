@@ -91,17 +91,9 @@ for _ in $(seq 50); do [[ -s "$WORK/recorder.port" ]] && break; sleep 0.1; done
 [[ -s "$WORK/recorder.port" ]] || { cat "$WORK/recorder.log"; abort "recorder did not start"; }
 touch "$WORK/alerts.jsonl"
 
-# ---- 1. the control plane (Vigil's audit policy, a placeholder webhook until the operator made
-# its certificates), the CRDs, and the install
+# ---- 1. the control plane (Vigil's audit policy, and a placeholder webhook kubeconfig that
+# scripts/controlplane.sh writes until the operator made its certificates), the CRDs, the install
 "$VIGILCTL" audit-config --policy-only >"$WORK/audit-policy.yaml" || abort "vigilctl audit-config --policy-only"
-cat >"$WORK/webhook.kubeconfig" <<'YAML'
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9/k8s-audit"}}]
-users: [{name: none, user: {}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-YAML
 # The garbage collector and the namespace controller (kube-controller-manager) for step 6.
 VIGIL_AUDIT_POLICY=$WORK/audit-policy.yaml VIGIL_AUDIT_WEBHOOK_CONFIG=$WORK/webhook.kubeconfig \
   VIGIL_AUDIT_WEBHOOK_MODE=batch VIGIL_CONTROLLERS=garbagecollector,namespace \
