@@ -28,7 +28,7 @@
 #include "agent/rule_files.h"
 #include "common/api/v1alpha1/types.h"
 #include "operator/controllers/rule_compilation.h"
-#include "test/cli/cli_runner.h"
+#include "test/cli/default_rules_support.h"
 
 namespace {
 
@@ -36,12 +36,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using vigil::test::CliResult;
-using vigil::test::run_cli;
+using namespace vigil::test;
 
-std::string source_path(const std::string& rel) {
-  return std::string(VIGIL_SOURCE_DIR) + "/" + rel;
-}
 std::string audit_rules_path() { return source_path("rules/default/audit_rules.yaml"); }
 std::string events_path(const std::string& name) {
   return source_path("test/data/audit/default_rules/" + name);
@@ -50,36 +46,11 @@ std::string falco_audit_rules_path() {
   return std::string(VIGIL_SOURCE_DIR) + "/../shared/reference/falco/k8s_audit_rules.yaml";
 }
 
-std::vector<std::string> default_rule_files() {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(source_path("rules/default"), ec)) {
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string join_files(const std::vector<std::string>& files) {
-  std::string s;
-  for (const auto& f : files) s += (s.empty() ? "" : " ") + f;
-  return s;
-}
-
 std::vector<YAML::Node> audit_rule_documents() {
-  std::vector<YAML::Node> docs;
-  for (const auto& d : YAML::LoadAllFromFile(audit_rules_path())) {
-    if (d.IsMap() && d["kind"] && d["kind"].as<std::string>() == "SecurityRule") docs.push_back(d);
-  }
-  return docs;
+  return security_rule_documents({audit_rules_path()}, "");
 }
 
-std::vector<std::string> audit_rule_names() {
-  std::vector<std::string> names;
-  for (const auto& d : audit_rule_documents())
-    names.push_back(d["metadata"]["name"].as<std::string>());
-  return names;
-}
+std::vector<std::string> audit_rule_names() { return names_of(audit_rule_documents()); }
 
 // The events of an EventList file (0 when the file is missing or is not one).
 size_t count_events(const std::string& path) {
@@ -92,22 +63,9 @@ size_t count_events(const std::string& path) {
   return j["items"].size();
 }
 
-std::vector<nlohmann::json> alerts_of(const std::string& out) {
-  std::vector<nlohmann::json> alerts;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] != '{') continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded()) alerts.push_back(std::move(j));
-  }
-  return alerts;
-}
-
 // Every default rule file is loaded, as the operator and `vigilctl test` users do.
 CliResult run_events(const std::string& events, bool json = true) {
-  return run_cli(std::string("test ") + (json ? "--json " : "") + "--hostname cp-t --rules " +
-                 join_files(default_rule_files()) + " --events " + events);
+  return run_default_rules(events, "cp-t", json);
 }
 
 TEST(DefaultAuditRulesTest, FileIsADefaultRuleFile) {
@@ -346,37 +304,6 @@ TEST(DefaultAuditRulesTest, AllRecordedEventsDecode) {
     EXPECT_EQ(r.status, 0) << e.path() << "\n" << r.out;
   }
   EXPECT_EQ(files, 2 * audit_rule_names().size() + 1);
-}
-
-nlohmann::json to_json_value(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(to_json_value(e));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.Scalar()] = to_json_value(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Scalar:
-      break;
-  }
-  const std::string& s = n.Scalar();
-  if (n.Tag() == "!") return s;
-  if (s == "true" || s == "True") return true;
-  if (s == "false" || s == "False") return false;
-  if (s == "null" || s == "~") return nullptr;
-  if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
-    char* end = nullptr;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (end && *end == '\0') return v;
-  }
-  return s;
 }
 
 // The Kubernetes path: valid SecurityRules for the API, compiled by the operator cluster-wide

@@ -27,7 +27,7 @@
 
 #include "common/api/v1alpha1/types.h"
 #include "operator/controllers/rule_compilation.h"
-#include "test/cli/cli_runner.h"
+#include "test/cli/default_rules_support.h"
 
 namespace {
 
@@ -35,12 +35,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using vigil::test::CliResult;
-using vigil::test::run_cli;
+using namespace vigil::test;
 
-std::string source_path(const std::string& rel) {
-  return std::string(VIGIL_SOURCE_DIR) + "/" + rel;
-}
 std::string events_path(const std::string& name) {
   return source_path("test/data/syscall/default_rules/" + name);
 }
@@ -48,44 +44,13 @@ std::string falco_rules_path() {
   return std::string(VIGIL_SOURCE_DIR) + "/../shared/reference/falco/falco_rules.yaml";
 }
 
-// rules/default/*.yaml, sorted.
-std::vector<std::string> default_rule_files() {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(source_path("rules/default"), ec)) {
-    if (e.path().extension() == ".yaml") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string join_files(const std::vector<std::string>& files) {
-  std::string s;
-  for (const auto& f : files) s += (s.empty() ? "" : " ") + f;
-  return s;
-}
-
 // Every SecurityRule document of the default rule files for the syscall source (the k8s_audit
 // defaults have their own test, default_audit_rules_test.cc).
 std::vector<YAML::Node> default_rule_documents() {
-  std::vector<YAML::Node> docs;
-  for (const auto& f : default_rule_files()) {
-    for (const auto& d : YAML::LoadAllFromFile(f)) {
-      if (d.IsMap() && d["kind"] && d["kind"].as<std::string>() == "SecurityRule" &&
-          d["spec"]["source"].as<std::string>() == "syscall") {
-        docs.push_back(d);
-      }
-    }
-  }
-  return docs;
+  return security_rule_documents(default_rule_files(), "syscall");
 }
 
-std::vector<std::string> default_rule_names() {
-  std::vector<std::string> names;
-  for (const auto& d : default_rule_documents())
-    names.push_back(d["metadata"]["name"].as<std::string>());
-  return names;
-}
+std::vector<std::string> default_rule_names() { return names_of(default_rule_documents()); }
 
 size_t count_events(const std::string& path) {
   std::ifstream in(path);
@@ -95,22 +60,8 @@ size_t count_events(const std::string& path) {
   return n;
 }
 
-// The Falco JSON alerts in vigilctl's --json output (the summary lines are not JSON).
-std::vector<nlohmann::json> alerts_of(const std::string& out) {
-  std::vector<nlohmann::json> alerts;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] != '{') continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded()) alerts.push_back(std::move(j));
-  }
-  return alerts;
-}
-
 CliResult run_events(const std::string& events, bool json = true) {
-  return run_cli(std::string("test ") + (json ? "--json " : "") + "--hostname node-t --rules " +
-                 join_files(default_rule_files()) + " --events " + events);
+  return run_default_rules(events, "node-t", json);
 }
 
 TEST(DefaultRulesTest, LintWithoutErrorsOrWarnings) {
@@ -313,37 +264,6 @@ TEST(DefaultRulesTest, AllRecordedEventsDecode) {
 
 // YAML to JSON as kubectl sends it: plain scalars that read as YAML 1.1 booleans, null or integers
 // become those, quoted ones stay strings.
-nlohmann::json to_json_value(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(to_json_value(e));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.Scalar()] = to_json_value(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Scalar:
-      break;
-  }
-  const std::string& s = n.Scalar();
-  if (n.Tag() == "!") return s;
-  if (s == "true" || s == "True") return true;
-  if (s == "false" || s == "False") return false;
-  if (s == "null" || s == "~") return nullptr;
-  if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
-    char* end = nullptr;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    if (end && *end == '\0') return v;
-  }
-  return s;
-}
-
 // The Kubernetes path: each document is a valid SecurityRule for the API (what the CRD enforces
 // on `kubectl apply`), and the operator compiles all of them, cluster-wide, without a warning.
 TEST(DefaultRulesTest, ApiAcceptsAndOperatorCompilesThem) {
